@@ -1,0 +1,127 @@
+"""One typed configuration object that carries every knob of the pipeline.
+
+Every field has a default that holds up on monthly, quarterly and yearly series of
+100-1,000 points, so ``PipelineConfig()`` is a complete, runnable configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    """Where the series lives and how it is checked before anything is fitted."""
+
+    time_column: str = "timestamp"
+    target: str = "value"
+    min_rows: int = Field(40, ge=10, description="Fewer rows than this fail validation.")
+    suite_path: Path | None = Field(
+        None, description="A GX suite JSON to use instead of expectations/base_suite.json."
+    )
+
+
+class SplitConfig(_Section):
+    """Chronological split: train | validation | test, never shuffled."""
+
+    validation_fraction: float = Field(0.15, gt=0.0, lt=0.5)
+    test_fraction: float = Field(0.15, gt=0.0, lt=0.5)
+
+
+class AnalysisConfig(_Section):
+    """Statistical tests that decide differencing, season and lookback."""
+
+    alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Significance level of ADF/KPSS/ACF.")
+    max_differencing: int = Field(2, ge=0, le=2)
+    min_lookback: int = Field(3, ge=1)
+    max_lookback: int = Field(36, ge=1)
+    max_lags: int = Field(48, ge=4, description="Most lags examined by ACF/PACF.")
+
+    @model_validator(mode="after")
+    def _lookback_bounds(self) -> AnalysisConfig:
+        if self.min_lookback > self.max_lookback:
+            raise ValueError("analysis.min_lookback must not exceed analysis.max_lookback")
+        return self
+
+
+class TuningConfig(_Section):
+    """Keras Tuner search over LSTM architectures."""
+
+    tuner: Literal["random"] = "random"
+    max_trials: int = Field(8, ge=1)
+    epochs: int = Field(40, ge=1, description="Upper bound per trial; early stopping cuts it.")
+    patience: int = Field(5, ge=1)
+    batch_size: int = Field(32, ge=1)
+    max_layers: int = Field(2, ge=1, le=3)
+    units: tuple[int, ...] = (16, 32, 64)
+    max_dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    min_learning_rate: float = Field(1e-3, gt=0.0)
+    max_learning_rate: float = Field(1e-2, gt=0.0)
+
+
+class TrainingConfig(_Section):
+    """Final fit from the best hyperparameters."""
+
+    epochs: int = Field(150, ge=1)
+    patience: int = Field(12, ge=1)
+    batch_size: int = Field(32, ge=1)
+
+
+class RegistryConfig(_Section):
+    """MLflow tracking, registry and the promotion rule."""
+
+    model_name: str = Field("lstm-forecaster", min_length=1)
+    experiment: str = "lstm-pipeline"
+    tracking_uri: str | None = Field(
+        None, description="None: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the cwd."
+    )
+    significance: float = Field(0.05, gt=0.0, lt=0.5, description="p-value needed to promote.")
+
+
+class PushConfig(_Section):
+    """Where the SageMaker-layout model package goes."""
+
+    push_uri: str | None = Field(None, description="s3://bucket/prefix, or None for local_dir.")
+    local_dir: Path = Path("model_store")
+
+
+class PipelineConfig(_Section):
+    """Every knob of a retraining run, with defaults that run as they are."""
+
+    data: DataConfig = DataConfig()
+    split: SplitConfig = SplitConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    tuning: TuningConfig = TuningConfig()
+    training: TrainingConfig = TrainingConfig()
+    registry: RegistryConfig = RegistryConfig()
+    push: PushConfig = PushConfig()
+    seed: int = 42
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted ``section.field -> value`` pairs, ready for ``mlflow.log_params``."""
+        flat: dict[str, Any] = {}
+        for section, values in self.model_dump(mode="json").items():
+            if isinstance(values, dict):
+                flat.update({f"{section}.{key}": value for key, value in values.items()})
+            else:
+                flat[section] = values
+        return flat
+
+    def with_overrides(self, **dotted: Any) -> PipelineConfig:
+        """A copy with ``section__field=value`` overrides applied; ``None`` values are ignored."""
+        data = self.model_dump()
+        for key, value in dotted.items():
+            if value is None:
+                continue
+            section, _, field = key.partition("__")
+            if field:
+                data[section][field] = value
+            else:
+                data[section] = value
+        return PipelineConfig.model_validate(data)

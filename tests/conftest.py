@@ -1,0 +1,163 @@
+"""Shared fixtures: offline settings, a real Prefect test server, a moto server over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+# Set before Prefect, MLflow or TensorFlow are imported anywhere in the session.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="lstm-pipeline-tests-"))
+for _key, _value in {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_HOME": str(_SESSION_DIR / "prefect"),
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TMPDIR": str(_SESSION_DIR / "tmp"),
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[_key] = _value
+(_SESSION_DIR / "tmp").mkdir(exist_ok=True)
+tempfile.tempdir = None  # re-read TMPDIR
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A real, temporary Prefect server shared by every test that runs tasks or flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's server on 127.0.0.1, spoken to over real HTTP by boto3."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint, monkeypatch):
+    """A fresh bucket on the moto server, with AWS_ENDPOINT_URL pointing at it."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    name = f"models-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def mlflow_tracking(tmp_path, monkeypatch):
+    """A temporary sqlite MLflow store with its own artifact folder."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    return uri
+
+
+def make_series(n: int = 120, seed: int = 7, freq: str = "MS"):
+    """A monthly series with trend, a 12-step season and noise: what our users retrain on."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    values = 50 + 0.3 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.0, n)
+    return pd.DataFrame(
+        {"timestamp": pd.date_range("2000-01-01", periods=n, freq=freq), "value": values}
+    )
+
+
+@pytest.fixture
+def series_csv(tmp_path):
+    """A valid seasonal monthly CSV of 120 rows."""
+    path = tmp_path / "series.csv"
+    make_series().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def tiny_config():
+    """A configuration small enough for tests: 2 trials, few epochs, small windows."""
+    from lstm_model.config import PipelineConfig
+
+    return PipelineConfig().with_overrides(
+        analysis__max_lookback=12,
+        tuning__max_trials=2,
+        tuning__epochs=3,
+        tuning__patience=2,
+        tuning__units=(8,),
+        tuning__max_layers=2,
+        training__epochs=4,
+        training__patience=2,
+    )
+
+
+@pytest.fixture
+def active_run(mlflow_tracking):
+    """An active MLflow run in a temporary store, as the flow provides to its tasks."""
+    import mlflow
+
+    from lstm_model.tracking import configure_tracking
+
+    configure_tracking(None, "tests")
+    with mlflow.start_run() as run:
+        yield run
+
+
+@pytest.fixture(scope="session")
+def trained():
+    """A tiny LSTM fitted on the seasonal series: (model, prepared data, analysis)."""
+    from lstm_model.analysis import analyze_series
+    from lstm_model.config import AnalysisConfig, TrainingConfig
+    from lstm_model.model import Architecture
+    from lstm_model.preprocess import prepare
+    from lstm_model.training import train_final
+
+    values = make_series(120)["value"].to_numpy()
+    data = prepare(values, 1, 12, 0.15, 0.15)
+    analysis = analyze_series(values[: data.bounds.train[1]], "MS", AnalysisConfig())
+    model, _ = train_final(data, Architecture(units=8), TrainingConfig(epochs=5), seed=1)
+    return model, data, analysis
