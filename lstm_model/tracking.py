@@ -1,0 +1,124 @@
+"""MLflow: where runs are tracked, per-trial nested runs, and the model registry with aliases.
+
+Registry stages are deprecated; promotion here is the ``champion`` alias only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from lstm_model.serving import OUTPUT_COLUMN, LSTMForecaster, history_frame
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+# Pinned so MLflow does not spend seconds inferring them (and get tensorflow vs -cpu wrong).
+SERVING_REQUIREMENTS = [
+    "tensorflow-cpu==2.21.0",
+    "mlflow==3.17.2",
+    "numpy==2.4.6",
+    "pandas==3.1.1",
+    "scipy==1.17.1",
+    "scikit-learn==1.9.1",
+    "lstm-pipeline",
+]
+
+
+def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
+    """Point MLflow at ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else a local sqlite store.
+
+    The local default keeps the database and the artifacts side by side in the working
+    directory (``mlflow.db``, ``mlartifacts/``), and the registry works on it.
+
+    Returns:
+        The tracking URI in use.
+    """
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        artifacts = None
+        if uri.startswith("sqlite:///"):
+            database = Path(uri.removeprefix("sqlite:///")).resolve()
+            artifacts = (database.parent / "mlartifacts").as_uri()
+        mlflow.create_experiment(experiment, artifact_location=artifacts)
+    mlflow.set_experiment(experiment)
+    return uri
+
+
+@contextlib.contextmanager
+def mlflow_trial_scope(trial_id: str, hyperparameters: dict) -> Iterator[Callable[[dict], None]]:
+    """A nested MLflow run around one tuner trial, with its hyperparameters as params."""
+    with mlflow.start_run(run_name=f"trial-{trial_id}", nested=True):
+        mlflow.set_tag("trial_id", trial_id)
+        mlflow.log_params(hyperparameters)
+        yield lambda metrics: mlflow.log_metrics(metrics)
+
+
+class EpochMetricsLogger(keras.callbacks.Callback):
+    """Logs every epoch's losses to the active MLflow run, as curves in the UI."""
+
+    def __init__(self, prefix: str = "") -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        metrics = {f"{self.prefix}{k}": float(v) for k, v in (logs or {}).items()}
+        mlflow.log_metrics(metrics, step=epoch)
+
+
+def champion_version(model_name: str) -> ModelVersion | None:
+    """The version holding the ``champion`` alias, or None."""
+    client = MlflowClient()
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def log_forecaster(
+    saved_model_dir: Path, model_name: str, example_values: np.ndarray
+) -> ModelVersion:
+    """Log the pyfunc forecaster to the active run and register it as a new version.
+
+    The new version takes the ``challenger`` alias; ``champion`` moves only through
+    :func:`promote`.
+
+    Returns:
+        The registered model version.
+    """
+    example = history_frame(example_values)
+    # Only the dtypes matter for the signature; the forecasts themselves are not needed here.
+    signature = infer_signature(example, pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}))
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=LSTMForecaster(),
+        artifacts={"saved_model": str(saved_model_dir)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=SERVING_REQUIREMENTS,
+        registered_model_name=model_name,
+    )
+    client = MlflowClient()
+    version = client.get_model_version(model_name, str(info.registered_model_version))
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    return version
+
+
+def promote(model_name: str, version: str, reason: str) -> None:
+    """Move ``champion`` to ``version`` and record why on the version."""
+    client = MlflowClient()
+    client.set_registered_model_alias(model_name, CHAMPION, version)
+    client.set_model_version_tag(model_name, version, "promotion_reason", reason)
