@@ -1,0 +1,438 @@
+"""Package an exported SavedModel in SageMaker's TF Serving layout and deliver it verified.
+
+``package_model`` writes ``model.tar.gz`` (``<model-name>/<version>/...``); ``push_package``
+copies it to S3 (or an S3-compatible store via ``AWS_ENDPOINT_URL``) or a local folder and
+compares SHA-256 checksums of what was stored. Credentials are never read, logged or put in
+messages: boto3 finds them through the standard AWS chain, and URIs are redacted in errors.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from lstm_model.errors import PipelineInputError
+
+log = logging.getLogger(__name__)
+
+PACKAGE_NAME = "model.tar.gz"
+_FIXED_MTIME = 0  # every member gets the same mtime so identical inputs give identical bytes
+_CHUNK = 1024 * 1024
+_MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# S3 bucket naming rules (3-63 chars, lowercase letters, digits, dots and hyphens).
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_META_KEY_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_META_LIMIT = 2048  # S3's limit on user metadata, keys plus values, in bytes
+_URI_FORMS = "s3://bucket[/prefix], file:///absolute/dir, or a plain directory path"
+# Errors that retrying with the same credentials cannot fix.
+_ACCESS_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "403"})
+_ACCESS_CODES |= {"SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+
+
+class DeliveryError(RuntimeError):
+    """A push failed for a reason other than bad input; ``retryable`` is False when retrying
+    cannot help (e.g. access denied), so the Prefect task fails fast."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class PushVerificationError(DeliveryError):
+    """The stored copy does not match the package (size or SHA-256)."""
+
+    def __init__(self, message: str) -> None:
+        # A corrupted transfer may well succeed the next time.
+        super().__init__(message, retryable=True)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """Where a package went (``s3://bucket/key`` or an absolute local path), its verified
+    hex SHA-256 and its size in bytes."""
+
+    uri: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """A parsed push destination: either ``bucket``/``prefix`` (S3) or ``directory`` (local)."""
+
+    bucket: str | None = None
+    prefix: str = ""
+    directory: Path | None = None
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _version_dir(version: str | int) -> str:
+    """``3``/``"3"``/``"003"`` -> ``"3"``: TF Serving only loads numeric version folders."""
+    text = str(version).strip()
+    if isinstance(version, bool) or not text.isascii() or not text.isdigit():
+        raise PipelineInputError(
+            f"Model version {version!r} is not a non-negative integer: TF Serving only loads "
+            "numeric version folders. Pass the registry's version number, e.g. 3."
+        )
+    return str(int(text))
+
+
+def _check_model_name(model_name: str) -> str:
+    if not isinstance(model_name, str) or not _MODEL_NAME_RE.fullmatch(model_name):
+        raise PipelineInputError(
+            f"Model name {model_name!r} cannot be used as a folder and S3 key: use 1-128 "
+            "letters, digits, '.', '_' or '-', starting with a letter or digit."
+        )
+    return model_name
+
+
+def _redact(uri: str) -> str:
+    """A URI fit for messages: any ``user:secret@`` part and query string are masked."""
+    uri = re.sub(r"(//)[^/@]*@", r"\1***@", uri)
+    return re.sub(r"\?.*$", "?***", uri)
+
+
+def package_model(
+    saved_model_dir: Path, model_name: str, version: str | int, out_dir: Path
+) -> Path:
+    """Write ``out_dir/model.tar.gz`` in the SageMaker TensorFlow Serving layout.
+
+    Members are ``<model-name>/<version>/saved_model.pb``, ``.../variables/...`` and every
+    other file of the SavedModel folder (assets/, fingerprint.pb, extra JSON), sorted, with
+    fixed mtimes, owners and modes, so identical inputs give byte-identical archives.
+
+    Args:
+        saved_model_dir: A folder written by ``keras.Model.export`` (or tf.saved_model.save).
+        model_name: Top-level folder in the archive, e.g. ``lstm-forecaster``.
+        version: Numeric version folder, e.g. ``3``.
+        out_dir: Where ``model.tar.gz`` is written (created if missing).
+
+    Returns:
+        The path of the archive.
+
+    Raises:
+        PipelineInputError: No SavedModel at ``saved_model_dir``, a bad name or version, or
+            ``out_dir`` inside the SavedModel folder.
+    """
+    source = Path(saved_model_dir)
+    if not (source / "saved_model.pb").is_file():
+        raise PipelineInputError(
+            f"{source} is not a TensorFlow SavedModel folder (no saved_model.pb). Export the "
+            "model with keras `model.export(folder)` (not `model.save`) and pass that folder."
+        )
+    name = _check_model_name(model_name)
+    root = f"{name}/{_version_dir(version)}"
+    out_dir = Path(out_dir)
+    if out_dir.resolve().is_relative_to(source.resolve()):
+        raise PipelineInputError(
+            f"Output folder {out_dir} is inside the SavedModel folder {source}: the archive "
+            "would contain itself. Write it elsewhere."
+        )
+
+    members = [(name, None), (root, None)]
+    members += [(f"{root}/{rel}", path) for rel, path in _walk(source) if rel]
+    members.sort(key=lambda member: member[0])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / PACKAGE_NAME
+    # Write beside the target, then rename: a reader never sees half an archive.
+    fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".part", dir=out_dir)
+    try:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_FIXED_MTIME) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
+        ):
+            for arcname, path in members:
+                _add_member(tar, arcname, path)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("Packaged %s as %s (%d members)", source, target, len(members))
+    return target
+
+
+def _walk(source: Path) -> list[tuple[str, Path | None]]:
+    """(relative posix path, file path or None for a folder) for everything under source."""
+    found: list[tuple[str, Path | None]] = []
+    for folder, dirnames, filenames in os.walk(source):
+        here = Path(folder)
+        found.append((here.relative_to(source).as_posix().lstrip("."), None))
+        # os.walk silently skips folder symlinks; a missing asset must not go unnoticed.
+        odd = [here / d for d in dirnames if (here / d).is_symlink()]
+        odd += [here / f for f in filenames if not (here / f).is_file()]
+        if odd:
+            raise PipelineInputError(f"{odd[0]} is a folder symlink or not a regular file.")
+        found += [((here / f).relative_to(source).as_posix(), here / f) for f in filenames]
+    return found
+
+
+def _add_member(tar: tarfile.TarFile, arcname: str, path: Path | None) -> None:
+    info = tarfile.TarInfo(arcname)
+    info.mtime = _FIXED_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if path is None:
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        tar.addfile(info)
+        return
+    info.mode = 0o644
+    info.size = path.stat().st_size  # follows a file symlink: its content is archived
+    with open(path, "rb") as handle:
+        tar.addfile(info, handle)
+
+
+def parse_push_uri(push_uri: str | None, local_dir: Path) -> PushTarget:
+    """Parse a push URI; call it early to reject a bad URI before any training.
+
+    Args:
+        push_uri: ``s3://bucket[/prefix]``, ``file:///dir``, a plain directory path, or
+            None/empty for ``local_dir``.
+        local_dir: The local folder used when ``push_uri`` is None or empty.
+
+    Returns:
+        The target.
+
+    Raises:
+        PipelineInputError: The URI is malformed; the message shows the expected forms.
+    """
+    if push_uri is None or not push_uri.strip():
+        return PushTarget(directory=Path(local_dir))
+    text = push_uri.strip()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    problem = ""
+    if scheme == "s3":
+        if not text.lower().startswith("s3://") or not parts.netloc:
+            problem = "names no bucket"
+        elif not _BUCKET_RE.fullmatch(parts.netloc) or ".." in parts.netloc:
+            problem = "has no valid bucket name (3-63 of a-z 0-9 . -; no credentials or port)"
+        elif parts.query or parts.fragment:
+            problem = "has a query or fragment"
+        else:
+            prefix = "/".join(segment for segment in parts.path.split("/") if segment)
+            return PushTarget(bucket=parts.netloc, prefix=prefix)
+    elif scheme == "file":
+        if parts.netloc in ("", "localhost") and parts.path:
+            return PushTarget(directory=Path(url2pathname(parts.path)))
+        problem = "is not a local file URI"
+    elif not scheme or len(scheme) == 1:  # a plain path; one letter is a Windows drive
+        return PushTarget(directory=Path(text))
+    else:
+        problem = f"uses unsupported scheme {scheme!r}"
+    raise PipelineInputError(f"push URI {_redact(text)!r} {problem}: expected {_URI_FORMS}.")
+
+
+def _object_metadata(
+    metadata: dict[str, Any] | None, sha256: str, model_name: str, version: str
+) -> dict[str, str]:
+    """S3 user metadata: lowercase ASCII keys and values, within S3's 2 KB limit."""
+    out: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        meta_key, meta_value = str(key).strip().lower(), str(value)
+        if not _META_KEY_RE.fullmatch(meta_key) or not (
+            meta_value.isascii() and meta_value.isprintable()
+        ):
+            raise PipelineInputError(
+                f"Metadata {key!r}: S3 sends metadata as HTTP headers, so keys must be "
+                "lowercase letters, digits, '.', '_' or '-' and values printable ASCII."
+            )
+        out[meta_key] = meta_value
+    # Ours last: a caller's "sha256" must never shadow the real checksum.
+    out.update({"sha256": sha256, "model-name": model_name, "model-version": version})
+    size = sum(len(key) + len(value) for key, value in out.items())
+    if size > _META_LIMIT:
+        raise PipelineInputError(
+            f"Metadata is {size} bytes; S3 allows {_META_LIMIT}. Pass fewer or shorter entries."
+        )
+    return out
+
+
+def push_package(
+    package: Path,
+    model_name: str,
+    version: str | int,
+    push_uri: str | None,
+    local_dir: Path,
+    metadata: dict[str, str] | None = None,
+) -> PushResult:
+    """Deliver a package to ``<target>/<model-name>/<version>/model.tar.gz`` and verify it.
+
+    S3 targets go through boto3's standard configuration chain, so ``AWS_ENDPOINT_URL``
+    (S3-compatible stores, moto), profiles and roles all apply. The SHA-256, model name,
+    version and ``metadata`` go into the object's user metadata; the object is then headed
+    and downloaded back and its checksum compared. Local targets are copied (atomically) and
+    re-hashed; the metadata goes into ``model.tar.gz.metadata.json`` beside the package.
+
+    Args:
+        package: The ``model.tar.gz`` from :func:`package_model`.
+        model_name: Model name, the first key/folder level under the target.
+        version: Numeric model version, the second level.
+        push_uri: ``s3://bucket[/prefix]``, ``file:///dir``, a plain path, or None.
+        local_dir: Target folder when ``push_uri`` is None or empty.
+        metadata: Extra string metadata (run id, metrics, ...).
+
+    Returns:
+        Where the package went, its checksum and size.
+
+    Raises:
+        PipelineInputError: Bad URI, name, version or metadata, a missing package, or a
+            bucket that does not exist.
+        DeliveryError: The store refused or failed; ``retryable`` says whether to retry.
+        PushVerificationError: The stored copy differs from the package.
+    """
+    target = parse_push_uri(push_uri, local_dir)
+    name = _check_model_name(model_name)
+    ver = _version_dir(version)
+    package = Path(package)
+    if not package.is_file():
+        raise PipelineInputError(f"Model package {package} does not exist; run packaging first.")
+    sha256, size = _sha256_file(package), package.stat().st_size
+    meta = _object_metadata(metadata, sha256, name, ver)
+    if target.bucket is not None:
+        return _push_s3(package, target, f"{name}/{ver}/{PACKAGE_NAME}", sha256, size, meta)
+    assert target.directory is not None
+    return _push_local(package, target.directory / name / ver / PACKAGE_NAME, sha256, size, meta)
+
+
+def _push_local(
+    package: Path, dest: Path, sha256: str, size: int, meta: dict[str, str]
+) -> PushResult:
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not (dest.exists() and dest.samefile(package)):
+            fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".part", dir=dest.parent)
+            os.close(fd)
+            try:
+                shutil.copyfile(package, tmp)
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        sidecar = {"sha256": sha256, "size_bytes": size, "metadata": meta}
+        dest.with_name(PACKAGE_NAME + ".metadata.json").write_text(
+            json.dumps(sidecar, indent=2, sort_keys=True) + "\n"
+        )
+        stored_sha, stored_size = _sha256_file(dest), dest.stat().st_size
+    except OSError as exc:
+        raise DeliveryError(
+            f"Could not write the package to {dest.parent}: {exc.strerror or exc}. Check the "
+            "folder exists or can be created and is writable.",
+            retryable=not isinstance(exc, PermissionError),
+        ) from exc
+    if (stored_sha, stored_size) != (sha256, size):
+        raise PushVerificationError(
+            f"Copy at {dest} does not match the package: sha256 {stored_sha} ({stored_size} B), "
+            f"expected {sha256} ({size} B)."
+        )
+    log.info("Pushed model package to %s (sha256 %s)", dest, sha256)
+    return PushResult(uri=str(dest.resolve()), sha256=sha256, size_bytes=size)
+
+
+def _push_s3(
+    package: Path, target: PushTarget, key: str, sha256: str, size: int, meta: dict[str, str]
+) -> PushResult:
+    # Imported here: packaging and local pushes should not pay for boto3.
+    import boto3
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket = target.bucket
+    assert bucket is not None
+    key = f"{target.prefix}/{key}" if target.prefix else key
+    uri = f"s3://{bucket}/{key}"
+    try:
+        # No endpoint or credentials here: the standard chain (AWS_ENDPOINT_URL, profiles,
+        # env vars, roles) decides, so one code path serves AWS, MinIO and moto.
+        client = boto3.client("s3")
+    except ValueError as exc:  # e.g. a malformed AWS_ENDPOINT_URL
+        raise PipelineInputError(
+            f"Cannot create an S3 client: {exc}. Check AWS_ENDPOINT_URL."
+        ) from exc
+    endpoint = _redact(client.meta.endpoint_url)
+    try:
+        extra = {"Metadata": meta, "ContentType": "application/gzip"}
+        client.upload_file(str(package), bucket, key, ExtraArgs=extra)
+        head = client.head_object(Bucket=bucket, Key=key)
+        # IfMatch: verify the very object just headed, not one a concurrent writer replaced.
+        body = client.get_object(Bucket=bucket, Key=key, IfMatch=head["ETag"])["Body"]
+        digest = hashlib.sha256()
+        for chunk in body.iter_chunks(_CHUNK):
+            digest.update(chunk)
+    except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+        raise _s3_error(exc, bucket, uri, endpoint) from exc
+    stored = (head.get("Metadata", {}).get("sha256"), digest.hexdigest(), head["ContentLength"])
+    if stored != (sha256, sha256, size):
+        raise PushVerificationError(
+            f"{uri} (endpoint {endpoint}) does not match the package: (metadata sha256, "
+            f"downloaded sha256, size) = {stored}, expected ({sha256}, {size} B)."
+        )
+    log.info("Pushed model package to %s at endpoint %s (sha256 %s)", uri, endpoint, sha256)
+    return PushResult(uri=uri, sha256=sha256, size_bytes=size)
+
+
+def _s3_error(exc: Exception, bucket: str, uri: str, endpoint: str) -> Exception:
+    """Turn a boto3 failure into an error that names bucket and endpoint and says what to do."""
+    from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return DeliveryError(
+            f"No usable AWS credentials to push to {uri} (endpoint {endpoint}). Provide them "
+            "through the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY, SSO or an instance role), never in the URI or config.",
+            retryable=False,
+        )
+    if isinstance(exc, BotoConnectionError):
+        return DeliveryError(
+            f"Cannot reach the S3 endpoint {endpoint} to push to {uri}: {type(exc).__name__}. "
+            "Check the network, or AWS_ENDPOINT_URL for an S3-compatible store.",
+            retryable=True,
+        )
+    # upload_file re-raises ClientError as S3UploadFailedError inside its except block.
+    client_error = next(
+        (e for e in (exc, exc.__cause__, exc.__context__) if isinstance(e, ClientError)), None
+    )
+    if client_error is None:
+        return DeliveryError(
+            f"Push to {uri} (endpoint {endpoint}) failed: {type(exc).__name__}: {exc}",
+            retryable=True,
+        )
+    error = client_error.response.get("Error", {})
+    code, message = str(error.get("Code", "")), error.get("Message", "")
+    if code == "NoSuchBucket":
+        return PipelineInputError(
+            f"S3 bucket {bucket!r} does not exist at endpoint {endpoint}. Create it (deploy "
+            f"infra/cloudformation.yaml, or `aws s3 mb s3://{bucket}`) or point push_uri at an "
+            "existing bucket."
+        )
+    if code in _ACCESS_CODES:
+        return DeliveryError(
+            f"Access denied pushing to {uri} at endpoint {endpoint} ({code}: {message}). The "
+            f"credentials from the standard AWS chain need s3:PutObject and s3:GetObject on "
+            f"arn:aws:s3:::{bucket}/*, and must be valid for this endpoint.",
+            retryable=False,
+        )
+    return DeliveryError(
+        f"Push to {uri} (endpoint {endpoint}) failed: {code}: {message}", retryable=True
+    )
