@@ -1,0 +1,30 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each creates .venv when missing.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DATA   ?= data/elnino_sst_monthly.csv
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint predict ui clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## retrain on the bundled El Niño series with the embedded defaults
+	$(VENV)/bin/lstm-pipeline retrain $(DATA)
+
+test: $(STAMP)  ## lint and run the whole test suite
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+predict: $(STAMP)  ## forecast the last 24 months with the champion
+	$(VENV)/bin/lstm-pipeline predict $(DATA) --model-uri models:/lstm-forecaster@champion \
+		--start 2009-01-01 --output predictions.csv
+
+ui: $(STAMP)  ## MLflow UI on the local store
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000
+
+clean:
+	rm -rf mlflow.db mlartifacts model_store .prefect predictions.csv

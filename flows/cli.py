@@ -1,0 +1,128 @@
+"""``lstm-pipeline``: the command-line runner of the flows.
+
+Exit codes: 0 success, 2 bad input or failed validation, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _offline_defaults() -> None:
+    """Keep MLflow, Prefect and TF offline and quiet unless the user configured otherwise."""
+    defaults = {
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_HOME": str(Path.cwd() / ".prefect"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lstm-pipeline",
+        description="Train, evaluate, register and ship LSTM time-series forecasters.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    retrain = commands.add_parser("retrain", help="run the retraining flow on a series")
+    retrain.add_argument("data", help="CSV or Parquet file with a timestamp and a target column")
+    retrain.add_argument("--time-column", help="timestamp column (default: timestamp)")
+    retrain.add_argument("--target", help="target column (default: value)")
+    retrain.add_argument("--model-name", help="registered model name (default: lstm-forecaster)")
+    retrain.add_argument("--max-trials", type=int, help="Keras Tuner trials (default: 8)")
+    retrain.add_argument("--push-uri", help="s3://bucket/prefix; default: copy to ./model_store")
+    retrain.add_argument(
+        "--config", help="JSON file with any PipelineConfig fields; the flags above override it"
+    )
+
+    predict = commands.add_parser(
+        "predict", help="one-step-ahead forecasts with a registered model"
+    )
+    predict.add_argument("data", help="CSV or Parquet file with the series")
+    predict.add_argument("--model-uri", required=True, help="e.g. models:/lstm-forecaster@champion")
+    predict.add_argument("--start", required=True, help="first timestamp to forecast")
+    predict.add_argument("--output", required=True, help="CSV file to write")
+    predict.add_argument("--time-column", default="timestamp")
+    predict.add_argument("--target", default="value")
+    return parser
+
+
+def _retrain(args: argparse.Namespace) -> None:
+    from flows.retrain import retrain
+
+    config = _load_config(args.config).with_overrides(
+        data__time_column=args.time_column,
+        data__target=args.target,
+        registry__model_name=args.model_name,
+        tuning__max_trials=args.max_trials,
+        push__push_uri=args.push_uri,
+    )
+    result = retrain(args.data, config)
+    print(f"mlflow run id:  {result.run_id}")
+    print(f"model version:  {result.model_name} v{result.version}")
+    print(f"champion:       {'yes' if result.champion else 'no'} ({result.reason})")
+    print(f"pushed to:      {result.pushed_to or 'not pushed (not champion)'}")
+    print(
+        f"test RMSE:      {result.metrics['model_rmse']:.4g} "
+        f"(naive {result.metrics['naive_rmse']:.4g}, "
+        f"seasonal naive {result.metrics['seasonal_naive_rmse']:.4g})"
+    )
+
+
+def _load_config(path: str | None):
+    """PipelineConfig from a JSON file, or the defaults."""
+    from pydantic import ValidationError
+
+    from lstm_model.config import PipelineConfig
+    from lstm_model.errors import PipelineInputError
+
+    if path is None:
+        return PipelineConfig()
+    try:
+        return PipelineConfig.model_validate_json(Path(path).read_text())
+    except OSError as error:
+        raise PipelineInputError(f"cannot read --config {path}: {error.strerror}") from error
+    except ValidationError as error:
+        raise PipelineInputError(
+            f"--config {path} is not a valid configuration:\n{error}"
+        ) from error
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from flows.predict import write_forecasts
+
+    rows = write_forecasts(
+        args.data, args.model_uri, args.start, Path(args.output), args.time_column, args.target
+    )
+    print(f"wrote {rows} forecasts to {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _offline_defaults()
+    from lstm_model.errors import PipelineInputError
+
+    try:
+        {"retrain": _retrain, "predict": _predict}[args.command](args)
+    except PipelineInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Batch one-step-ahead forecasting with a registered model (no orchestration needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstm_model.data import load_series
+from lstm_model.errors import PipelineInputError
+from lstm_model.serving import OUTPUT_COLUMN, history_frame
+from lstm_model.validation import numeric_target, validate_series
+
+
+def _load_model(model_uri: str):
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from lstm_model.tracking import configure_tracking
+
+    configure_tracking(None, "lstm-pipeline")
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except MlflowException as error:
+        raise PipelineInputError(
+            f"cannot load model {model_uri!r}: {error.message}. Check the name and alias "
+            "(e.g. models:/lstm-forecaster@champion) and MLFLOW_TRACKING_URI."
+        ) from error
+
+
+def forecast_from(
+    frame: pd.DataFrame, model, start: str, time_column: str, target: str
+) -> pd.DataFrame:
+    """Forecasts for every row at or after ``start``, each from the true values before it.
+
+    Raises:
+        PipelineInputError: when ``start`` is unparseable, after the data, or earlier than the
+            model's window allows.
+    """
+    timestamps = frame[time_column]
+    try:
+        start_ts = pd.Timestamp(start)
+    except ValueError as error:
+        raise PipelineInputError(f"--start {start!r} is not a timestamp: {error}") from error
+    if (start_ts.tzinfo is None) != (timestamps.dt.tz is None):
+        raise PipelineInputError(
+            f"--start {start!r} and column {time_column!r} disagree on time zones: give both "
+            "with an offset or both without"
+        )
+    selected = (timestamps >= start_ts).to_numpy()
+    if not selected.any():
+        raise PipelineInputError(
+            f"--start {start} is after the last timestamp {timestamps.iloc[-1]}: "
+            "nothing to forecast"
+        )
+    values = numeric_target(frame, target).to_numpy()
+    predictions = model.predict(history_frame(values))[OUTPUT_COLUMN].to_numpy()
+    missing = selected & np.isnan(predictions)
+    if missing.any():
+        earliest = timestamps[~np.isnan(predictions)]
+        hint = f"the earliest is {earliest.iloc[0]}" if len(earliest) else "add more history"
+        raise PipelineInputError(
+            f"not enough history before {timestamps[missing].iloc[0]} for the model's window: "
+            f"choose a later --start ({hint})"
+        )
+    return pd.DataFrame(
+        {"timestamp": timestamps[selected].to_numpy(), "prediction": predictions[selected]}
+    )
+
+
+def write_forecasts(
+    data_path: str,
+    model_uri: str,
+    start: str,
+    output: Path,
+    time_column: str = "timestamp",
+    target: str = "value",
+) -> int:
+    """Load, validate, forecast and write ``timestamp,prediction``; returns the row count."""
+    frame = load_series(data_path, time_column, target)
+    validate_series(
+        frame, time_column, target, min_rows=1, source=str(data_path)
+    ).raise_for_failures()
+    model = _load_model(model_uri)
+    forecasts = forecast_from(frame.reset_index(drop=True), model, start, time_column, target)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    forecasts.to_csv(output, index=False)
+    return len(forecasts)

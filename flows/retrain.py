@@ -1,0 +1,122 @@
+"""The retraining pipeline, visible in one function.
+
+load -> validate -> analyze -> preprocess -> tune -> train -> evaluate -> compare -> export
+-> register -> push -> promote.
+
+Export is verified before registering, and ``champion`` moves only after the package has been
+pushed, so a failure at any step leaves the registry's aliases and the push target as they were.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from lstm_model.config import PipelineConfig
+from lstm_model.data import content_hash, infer_frequency
+from lstm_model.delivery import parse_push_uri
+from lstm_model.tracking import configure_tracking
+from lstm_model.validation import numeric_target
+from tasks.analysis import analyze
+from tasks.data import load_data, validate_data
+from tasks.evaluation import compare, evaluate
+from tasks.export import export
+from tasks.preprocess import preprocess
+from tasks.push import package_model_task, push_model
+from tasks.registry import promote_to_champion, promotion_decision, register
+from tasks.training import train, tune
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """What a retraining run produced."""
+
+    run_id: str
+    model_name: str
+    version: str
+    champion: bool
+    reason: str
+    pushed_to: str | None
+    metrics: dict[str, float]
+
+
+@flow(name="retrain", log_prints=True)
+def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResult:
+    """Train, evaluate, register and ship an LSTM forecaster for the series in ``data_path``.
+
+    Args:
+        data_path: CSV or Parquet file with a timestamp and a target column.
+        config: Every knob; the defaults run as they are.
+
+    Returns:
+        The MLflow run, the registered version, whether it became champion, and where it went.
+    """
+    config = config or PipelineConfig()
+    name = config.registry.model_name
+    # A malformed push URI should fail now, not after minutes of tuning.
+    parse_push_uri(config.push.push_uri, config.push.local_dir)
+    configure_tracking(config.registry.tracking_uri, config.registry.experiment)
+    with (
+        mlflow.start_run(run_name=f"retrain-{name}") as run,
+        tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
+    ):
+        work_dir = Path(tmp)
+        _log_run_context(data_path, config)
+
+        frame = load_data(data_path, config)
+        validate_data(frame, config, source=str(data_path))
+        values = numeric_target(frame, config.data.target).to_numpy()
+        timestamps = frame[config.data.time_column]
+
+        analysis = analyze(values, infer_frequency(timestamps), config, work_dir)
+        data = preprocess(values, analysis, config)
+        architecture = tune(data, config, work_dir)
+        model = train(data, architecture, config, work_dir)
+        evaluation = evaluate(model, data, analysis, timestamps, work_dir)
+        comparison = compare(evaluation, data, config)
+
+        saved_model = export(model, data, work_dir)
+        version = str(register(saved_model, name, data).version)
+        promoted, reason = promotion_decision(comparison)
+        pushed_to = None
+        if promoted:
+            package = package_model_task(saved_model, name, version, work_dir)
+            pushed_to = push_model(
+                package,
+                name,
+                version,
+                config.push.push_uri,
+                config.push.local_dir,
+                metadata={"run_id": run.info.run_id, "model_version": version},
+            ).uri
+            promote_to_champion(name, version, reason)
+        else:
+            get_run_logger().info("version %s stays challenger: %s", version, reason)
+        mlflow.set_tags({"promotion_decision": reason, "pushed_to": pushed_to or "not pushed"})
+        return RetrainResult(
+            run.info.run_id,
+            name,
+            version,
+            promoted,
+            reason,
+            pushed_to,
+            evaluation.flat_metrics(),
+        )
+
+
+def _log_run_context(data_path: str, config: PipelineConfig) -> None:
+    """Configuration, data fingerprint and orchestration ids, so runs compare side by side."""
+    mlflow.log_params(config.flat())
+    mlflow.log_dict(config.model_dump(mode="json"), "config.json")
+    mlflow.set_tags(
+        {
+            "data_path": str(data_path),
+            "data_sha256": content_hash(data_path),
+            "prefect_flow_run_id": str(flow_run.get_id() or ""),
+        }
+    )

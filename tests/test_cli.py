@@ -1,0 +1,174 @@
+"""The lstm-pipeline command: exit codes, messages, and the predict contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_series
+from mlflow import MlflowClient
+
+from flows.cli import main
+from lstm_model.serving import history_frame
+
+TINY = {
+    "analysis": {"max_lookback": 12},
+    "tuning": {"max_trials": 1, "epochs": 2, "units": [8]},
+    "training": {"epochs": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, prefect_harness):
+    """A working directory with the default local MLflow store, as a user would have."""
+    root = tmp_path_factory.mktemp("cli")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        make_series(120).to_csv(root / "series.csv", index=False)
+        (root / "tiny.json").write_text(json.dumps(TINY))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def retrained(workspace):
+    code = main(["retrain", "series.csv", "--model-name", "cli-model", "--config", "tiny.json"])
+    assert code == 0
+    return workspace
+
+
+def _write(path, header, rows):
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _good_rows(n=60):
+    frame = make_series(n)
+    return [
+        f"{t:%Y-%m-%d},{v:.3f}" for t, v in zip(frame["timestamp"], frame["value"], strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (_good_rows()[:-2] + ['2004-11-01,"12,3"', "2004-12-01,n/a"], ["numbers", "line"]),
+        (_good_rows() + ["2000-01-01,5.0"], ["unique", "2000-01-01"]),
+        (_good_rows(12), ["at least 40 rows"]),
+    ],
+    ids=["non-numeric", "duplicate-timestamps", "too-few-rows"],
+)
+def test_bad_csv_exits_2_and_registers_nothing(workspace, capsys, rows, expected):
+    path = _write(workspace / "bad.csv", "timestamp,value", rows)
+    code = main(["retrain", str(path), "--model-name", "bad-model", "--config", "tiny.json"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "bad.csv" in err
+    for text in expected:
+        assert text in err
+    mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    assert MlflowClient().search_model_versions("name = 'bad-model'") == []
+    assert not (workspace / "model_store" / "bad-model").exists()
+
+
+def test_missing_column_exits_2_with_a_suggestion(workspace, capsys):
+    path = _write(workspace / "cols.csv", "timestamp,Value", _good_rows())
+    assert main(["retrain", str(path), "--config", "tiny.json"]) == 2
+    assert "Value" in capsys.readouterr().err
+
+
+def test_retrain_prints_run_version_champion_and_destination(retrained, capsys):
+    code = main(["retrain", "series.csv", "--model-name", "cli-model", "--config", "tiny.json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "mlflow run id:" in out and "cli-model v2" in out
+    assert "champion:" in out and "pushed to:" in out
+    assert (retrained / "mlflow.db").exists()
+    assert (retrained / "model_store" / "cli-model" / "1" / "model.tar.gz").exists()
+
+
+def test_predict_writes_one_step_forecasts(retrained):
+    output = retrained / "forecasts.csv"
+    code = main(
+        [
+            "predict",
+            "series.csv",
+            "--model-uri",
+            "models:/cli-model@champion",
+            "--start",
+            "2008-01-01",
+            "--output",
+            str(output),
+        ]
+    )
+    assert code == 0
+    forecasts = pd.read_csv(output)
+    assert list(forecasts.columns) == ["timestamp", "prediction"]
+    series = make_series(120)
+    expected_times = series["timestamp"][series["timestamp"] >= "2008-01-01"]
+    assert list(pd.to_datetime(forecasts["timestamp"])) == list(expected_times)
+    model = mlflow.pyfunc.load_model("models:/cli-model@champion")
+    expected = model.predict(history_frame(series["value"]))["prediction"].to_numpy()
+    np.testing.assert_allclose(forecasts["prediction"], expected[-len(forecasts) :], rtol=1e-6)
+
+    # Each forecast only sees earlier values: changing the last value changes no forecast.
+    changed = series.copy()
+    changed.loc[changed.index[-1], "value"] += 1000
+    changed.to_csv(retrained / "changed.csv", index=False)
+    main(
+        [
+            "predict",
+            "changed.csv",
+            "--model-uri",
+            "models:/cli-model@champion",
+            "--start",
+            "2008-01-01",
+            "--output",
+            str(retrained / "changed_forecasts.csv"),
+        ]
+    )
+    again = pd.read_csv(retrained / "changed_forecasts.csv")
+    np.testing.assert_allclose(again["prediction"], forecasts["prediction"], rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model-uri", "models:/cli-model@champion", "--start", "2000-02-01"], "later --start"),
+        (["--model-uri", "models:/cli-model@champion", "--start", "2030-01-01"], "after the last"),
+        (["--model-uri", "models:/no-such-model@champion", "--start", "2008-01-01"], "cannot load"),
+    ],
+    ids=["start-too-early", "start-after-data", "unknown-model"],
+)
+def test_predict_bad_requests_exit_2(retrained, capsys, args, message):
+    code = main(["predict", "series.csv", *args, "--output", "x.csv"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_console_script_is_installed_and_maps_bad_input_to_exit_2(tmp_path):
+    script = [sys.executable, "-c", "from flows.cli import main; raise SystemExit(main())"]
+    result = subprocess.run(
+        [
+            *script,
+            "predict",
+            str(tmp_path / "missing.csv"),
+            "--model-uri",
+            "models:/m@champion",
+            "--start",
+            "2000-01-01",
+            "--output",
+            str(tmp_path / "out.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "missing.csv" in result.stderr
