@@ -1,6 +1,7 @@
 """Regenerate the bundled sample series from data that ships inside statsmodels (no download).
 
-    python data/make_samples.py
+Run `python data/make_samples.py` from the repository root.
+
 """
 
 from __future__ import annotations

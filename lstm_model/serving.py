@@ -12,7 +12,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from lstm_model.evaluation import one_step_forecasts
+from lstm_model.forecast import one_step_forecasts
 
 INPUT_COLUMN = "value"
 OUTPUT_COLUMN = "prediction"

@@ -19,9 +19,9 @@ from lstm_model.evaluation import (
     TestEvaluation,
     compare_with_champion,
     evaluate_on_test,
-    one_step_forecasts,
     plot_forecast,
 )
+from lstm_model.forecast import one_step_forecasts
 from lstm_model.preprocess import PreparedData
 from lstm_model.serving import OUTPUT_COLUMN, history_frame
 from lstm_model.tracking import champion_version

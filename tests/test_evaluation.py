@@ -13,9 +13,9 @@ from lstm_model.evaluation import (
     compare_with_champion,
     forecast_metrics,
     naive_forecast,
-    one_step_forecasts,
     seasonal_naive_forecast,
 )
+from lstm_model.forecast import one_step_forecasts
 from lstm_model.preprocess import SeriesTransform
 from lstm_model.tracking import log_forecaster, promote
 from tasks.evaluation import compare, evaluate

@@ -6,8 +6,8 @@ import mlflow
 import numpy as np
 from mlflow import MlflowClient
 
-from lstm_model.evaluation import one_step_forecasts
 from lstm_model.export import export_saved_model
+from lstm_model.forecast import one_step_forecasts
 from lstm_model.serving import history_frame
 from lstm_model.tracking import champion_version
 from tasks.registry import promote_to_champion, promotion_decision, register

@@ -1,0 +1,33 @@
+"""One-step-ahead forecasting in original units with a fitted transform and any window model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from lstm_model.preprocess import SeriesTransform
+
+# Maps a batch of scaled windows (k, lookback, features) to scaled forecasts (k,) or (k, 1).
+WindowPredictor = Callable[[np.ndarray], np.ndarray]
+
+
+def one_step_forecasts(
+    predict_windows: WindowPredictor, transform: SeriesTransform, values: np.ndarray
+) -> np.ndarray:
+    """Forecast every index from the true values before it, in original units.
+
+    Returns:
+        An array of ``len(values) + 1``: NaN for the first ``transform.warmup`` indices (not
+        enough history), and the last element is the forecast of the step after the data.
+    """
+    values = np.asarray(values, dtype=float)
+    forecasts = np.full(len(values) + 1, np.nan)
+    if len(values) < transform.warmup:
+        return forecasts
+    targets = np.arange(transform.warmup, len(values) + 1)
+    scaled = np.asarray(predict_windows(transform.forecast_windows(values))).reshape(-1)
+    # The step after the data has no true value yet; undifferencing only needs earlier ones.
+    padded = np.r_[values, np.nan]
+    forecasts[targets] = transform.inverse(scaled, padded, targets)
+    return forecasts
