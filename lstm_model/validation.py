@@ -17,10 +17,12 @@ import json
 import math
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
@@ -261,6 +263,31 @@ def numeric_target(frame: pd.DataFrame, target: str) -> pd.Series:
             "validate the series first and fix the values it reports."
         )
     return parsed.astype("float64")
+
+
+def numeric_features(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Several validated numeric columns (target and/or exogenous) as one float64 matrix.
+
+    Args:
+        frame: A validated series.
+        columns: The columns to stack, in this order (e.g. ``[target, *exogenous]``).
+
+    Returns:
+        An array of shape ``(len(frame), len(columns))``, rows in the frame's order; with no
+        columns, shape ``(len(frame), 0)``.
+
+    Raises:
+        PipelineInputError: A column is missing or holds a value that is not a number.
+    """
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise PipelineInputError(
+            f"Columns {missing} are not in the series (it has {list(map(str, frame.columns))}); "
+            "list them in data.exogenous only if the file has them."
+        )
+    if not columns:
+        return np.empty((len(frame), 0), dtype="float64")
+    return np.column_stack([numeric_target(frame, column).to_numpy() for column in columns])
 
 
 def load_suite(path: str | Path, time_column: str, target: str) -> Any:

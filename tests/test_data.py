@@ -302,3 +302,17 @@ def test_tasks_raise_input_errors_through_prefect(tmp_path, data_flow):
 
     with pytest.raises(PipelineInputError, match="(?i)did you mean 'time'"):
         data_flow(str(path), PipelineConfig())
+
+
+def test_numeric_features_stacks_columns_in_order():
+    from lstm_model.validation import numeric_features
+
+    frame = pd.DataFrame({"t": [1, 2, 3], "value": [1.5, 2.0, 3.0], "temp": [10, 20, 30]})
+
+    matrix = numeric_features(frame, ["value", "temp"])
+
+    assert matrix.shape == (3, 2) and matrix.dtype == "float64"
+    assert matrix.tolist() == [[1.5, 10.0], [2.0, 20.0], [3.0, 30.0]]
+    assert numeric_features(frame, []).shape == (3, 0)
+    with pytest.raises(PipelineInputError, match="'rain'"):
+        numeric_features(frame, ["value", "rain"])
