@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import Metric
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -68,15 +70,29 @@ def mlflow_trial_scope(trial_id: str, hyperparameters: dict) -> Iterator[Callabl
 
 
 class EpochMetricsLogger(keras.callbacks.Callback):
-    """Logs every epoch's losses to the active MLflow run, as curves in the UI."""
+    """Logs every epoch's losses to the active MLflow run, as curves in the UI.
+
+    Epochs are buffered and written in one batch when a fit ends: one database write per
+    fit instead of one per epoch, which on a sqlite store costs more than a small epoch.
+    """
 
     def __init__(self, prefix: str = "") -> None:
         super().__init__()
         self.prefix = prefix
+        self._pending: list[Metric] = []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        metrics = {f"{self.prefix}{k}": float(v) for k, v in (logs or {}).items()}
-        mlflow.log_metrics(metrics, step=epoch)
+        now = int(time.time() * 1000)
+        self._pending.extend(
+            Metric(f"{self.prefix}{key}", float(value), now, epoch)
+            for key, value in (logs or {}).items()
+        )
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        run = mlflow.active_run()
+        if run is not None and self._pending:
+            MlflowClient().log_batch(run.info.run_id, metrics=self._pending)
+        self._pending = []
 
 
 def champion_version(model_name: str) -> ModelVersion | None:
