@@ -91,6 +91,30 @@ class PushConfig(_Section):
     local_dir: Path = Path("model_store")
 
 
+class DeployConfig(_Section):
+    """SageMaker hosting of the pushed package (TensorFlow Serving); off unless enabled.
+
+    Deploys only a version that became champion, after its push to S3 succeeded.
+    """
+
+    enabled: bool = False
+    endpoint_name: str | None = Field(
+        None, description="SageMaker endpoint; created if missing, else updated in place."
+    )
+    role_arn: str | None = Field(
+        None, description="Execution role (infra/ output SageMakerExecutionRoleArn)."
+    )
+    region: str | None = Field(None, description="None: AWS_DEFAULT_REGION / the profile's.")
+    instance_type: str = "ml.m5.large"
+    instance_count: int = Field(1, ge=1)
+    image_uri: str | None = Field(
+        None, description="None: the AWS TensorFlow Serving image for region and tf_version."
+    )
+    tf_version: str = Field("2.19", pattern=r"^\d+\.\d+(\.\d+)?$")
+    wait_timeout: float = Field(1800.0, gt=0, description="Seconds to wait for InService.")
+    dry_run: bool = Field(False, description="Print every SageMaker call instead of making it.")
+
+
 class PipelineConfig(_Section):
     """Every knob of a retraining run, with defaults that run as they are."""
 
@@ -101,6 +125,7 @@ class PipelineConfig(_Section):
     training: TrainingConfig = TrainingConfig()
     registry: RegistryConfig = RegistryConfig()
     push: PushConfig = PushConfig()
+    deploy: DeployConfig = DeployConfig()
     seed: int = 42
 
     def flat(self) -> dict[str, Any]:

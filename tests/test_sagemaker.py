@@ -1,0 +1,240 @@
+"""SageMaker hosting against moto's server over HTTP (S3 and SageMaker), plus the one call moto
+does not implement (UpdateEndpoint), tested with botocore's Stubber."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from lstm_model.config import DeployConfig
+from lstm_model.delivery import DeliveryError
+from lstm_model.errors import PipelineInputError
+from lstm_model.sagemaker import (
+    DeploymentTimeoutError,
+    EndpointSpec,
+    check_deploy_config,
+    default_image_uri,
+    deploy_endpoint,
+    spec_from_config,
+)
+
+ROLE = "arn:aws:iam::123456789012:role/lstm-sagemaker-execution"
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:"
+
+
+@pytest.fixture
+def clients(moto_endpoint):
+    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    return sagemaker, s3
+
+
+@pytest.fixture
+def package_url(clients, s3_bucket):
+    """A pushed package (the bytes do not matter to SageMaker's control plane)."""
+    _, s3 = clients
+    key = "models/lstm-forecaster/3/model.tar.gz"
+    s3.put_object(Bucket=s3_bucket, Key=key, Body=b"package")
+    return f"s3://{s3_bucket}/{key}"
+
+
+def _spec(url: str, endpoint: str, version: str = "3", **kw) -> EndpointSpec:
+    deploy = DeployConfig(enabled=True, endpoint_name=endpoint, role_arn=ROLE, **kw)
+    return spec_from_config(deploy, "lstm-forecaster", version, url, "us-east-1")
+
+
+def test_default_image_is_the_regional_tensorflow_serving_image():
+    assert default_image_uri("eu-west-1", "2.19") == (
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+    )
+    assert default_image_uri("ap-east-1", "2.19").startswith("871362719292.dkr.ecr.ap-east-1.")
+    assert ".amazonaws.com.cn/" in default_image_uri("cn-north-1", "2.19")
+    custom = DeployConfig(endpoint_name="e", role_arn=ROLE, image_uri="my/image:1")
+    assert spec_from_config(custom, "m", "1", "s3://b/k", "us-east-1").image_uri == "my/image:1"
+
+
+def test_create_model_config_and_endpoint_on_moto(clients, package_url):
+    sagemaker, s3 = clients
+    endpoint = f"lstm-{uuid.uuid4().hex[:8]}"
+    spec = _spec(package_url, endpoint)
+    result = deploy_endpoint(spec, sagemaker=sagemaker, s3=s3, wait_timeout=5, poll_seconds=0)
+    assert (result.action, result.status) == ("create", "InService")
+    assert result.calls == [
+        "sagemaker.create_model",
+        "sagemaker.create_endpoint_config",
+        "sagemaker.create_endpoint",
+    ]
+    model = sagemaker.describe_model(ModelName=spec.sagemaker_model_name)
+    assert model["PrimaryContainer"]["ModelDataUrl"] == package_url
+    assert model["PrimaryContainer"]["Image"] == default_image_uri("us-east-1", "2.19")
+    assert model["ExecutionRoleArn"] == ROLE
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=spec.endpoint_config_name)
+    (variant,) = config["ProductionVariants"]
+    assert variant["ModelName"] == spec.sagemaker_model_name
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.m5.large", 1)
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointConfigName"] == spec.endpoint_config_name
+
+    # Deploying the same version again (e.g. a Prefect retry) changes nothing.
+    again = deploy_endpoint(spec, sagemaker=sagemaker, s3=s3, wait_timeout=5, poll_seconds=0)
+    assert (again.action, again.calls) == ("unchanged", [])
+
+
+def test_missing_package_is_refused_before_any_sagemaker_call(clients, s3_bucket):
+    sagemaker, s3 = clients
+    endpoint = f"lstm-{uuid.uuid4().hex[:8]}"
+    spec = _spec(f"s3://{s3_bucket}/models/none/1/model.tar.gz", endpoint)
+    # moto's CreateModel would accept any ModelDataUrl; the deployment must check it itself.
+    with pytest.raises(PipelineInputError, match="does not exist: push the version first"):
+        deploy_endpoint(spec, sagemaker=sagemaker, s3=s3, wait_timeout=5)
+    models = [m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]]
+    assert spec.sagemaker_model_name not in models
+    endpoints = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    assert endpoint not in endpoints
+
+
+def test_dry_run_prints_every_call_and_creates_nothing(clients, package_url, capsys):
+    sagemaker, s3 = clients
+    endpoint = f"lstm-{uuid.uuid4().hex[:8]}"
+    spec = _spec(package_url, endpoint, version="4")
+    result = deploy_endpoint(spec, sagemaker=sagemaker, s3=s3, wait_timeout=5, dry_run=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("(")[0] for line in lines] == [
+        "[dry-run] sagemaker.create_model",
+        "[dry-run] sagemaker.create_endpoint_config",
+        "[dry-run] sagemaker.create_endpoint",
+    ]
+    assert package_url in lines[0] and ROLE in lines[0]
+    assert spec.endpoint_config_name in lines[2] and result.status == "dry-run"
+    models = [m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]]
+    assert spec.sagemaker_model_name not in models
+    endpoints = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    assert endpoint not in endpoints
+
+
+def test_existing_endpoint_is_updated_in_place_without_deleting(clients, package_url):
+    """moto 5.2.5 does not implement UpdateEndpoint (HTTP 500), so this one test stubs the
+    SageMaker client with botocore's Stubber; S3 (the package check) is moto over HTTP."""
+    _, s3 = clients
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    spec = _spec(package_url, "prod-forecaster", version="5")
+    config_name = spec.endpoint_config_name
+    missing = {"service_error_code": "ValidationException", "http_status_code": 400}
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_model", service_message="Could not find model", **missing)
+        stub.add_response("create_model", {"ModelArn": ARN + "model/m"})
+        stub.add_client_error(
+            "describe_endpoint_config", service_message="Could not find config", **missing
+        )
+        stub.add_response(
+            "create_endpoint_config", {"EndpointConfigArn": ARN + "endpoint-config/c"}
+        )
+        live = {
+            "EndpointName": "prod-forecaster",
+            "EndpointArn": ARN + "endpoint/e",
+            "EndpointConfigName": "lstm-forecaster-v4-old",
+            "EndpointStatus": "InService",
+            "CreationTime": "2025-01-01T00:00:00Z",
+            "LastModifiedTime": "2025-01-01T00:00:00Z",
+        }
+        stub.add_response("describe_endpoint", live)  # exists?
+        stub.add_response("describe_endpoint", live)  # its status and config
+        stub.add_response(
+            "update_endpoint",
+            {"EndpointArn": ARN + "endpoint/e"},
+            {"EndpointName": "prod-forecaster", "EndpointConfigName": config_name},
+        )
+        # The old configuration serves while the endpoint is Updating; then it switches.
+        stub.add_response("describe_endpoint", {**live, "EndpointStatus": "Updating"})
+        stub.add_response("describe_endpoint", {**live, "EndpointConfigName": config_name})
+        waits: list[float] = []
+        result = deploy_endpoint(
+            spec, sagemaker=client, s3=s3, wait_timeout=60, poll_seconds=7, sleep=waits.append
+        )
+        stub.assert_no_pending_responses()  # in particular: no delete_endpoint call
+    assert (result.action, result.status) == ("update", "InService")
+    assert "sagemaker.delete_endpoint" not in result.calls and waits == [7]
+
+
+def test_wait_gives_up_after_the_timeout(package_url, clients):
+    _, s3 = clients
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    spec = _spec(package_url, "slow-endpoint", version="6")
+    creating = {
+        "EndpointName": "slow-endpoint",
+        "EndpointArn": ARN + "endpoint/e",
+        "EndpointConfigName": spec.endpoint_config_name,
+        "EndpointStatus": "Creating",
+        "CreationTime": "2025-01-01T00:00:00Z",
+        "LastModifiedTime": "2025-01-01T00:00:00Z",
+    }
+    missing = {"service_error_code": "ValidationException", "http_status_code": 400}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_model", {"ModelName": "m", "ModelArn": ARN + "model/m", "CreationTime": 0}
+        )
+        stub.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": "c",
+                "EndpointConfigArn": ARN + "endpoint-config/c",
+                "ProductionVariants": [{"VariantName": "AllTraffic"}],
+                "CreationTime": 0,
+            },
+        )
+        stub.add_client_error("describe_endpoint", service_message="Could not find", **missing)
+        stub.add_response("create_endpoint", {"EndpointArn": ARN + "endpoint/e"})
+        stub.add_response("describe_endpoint", creating)
+        with pytest.raises(DeploymentTimeoutError, match="still Creating") as caught:
+            deploy_endpoint(spec, sagemaker=client, s3=s3, wait_timeout=0, sleep=lambda s: None)
+    assert not caught.value.retryable
+
+
+def test_throttling_is_retryable_and_validation_is_not(package_url, clients):
+    _, s3 = clients
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    spec = _spec(package_url, "e", version="7")
+    for code, status, retryable in [
+        ("ThrottlingException", 400, True),
+        ("ValidationException", 400, False),
+    ]:
+        with Stubber(client) as stub:
+            stub.add_client_error(
+                "describe_model",
+                service_error_code="ValidationException",
+                service_message="Could not find model",
+                http_status_code=400,
+            )
+            stub.add_client_error("create_model", service_error_code=code, http_status_code=status)
+            with pytest.raises(DeliveryError, match=code) as caught:
+                deploy_endpoint(spec, sagemaker=client, s3=s3, wait_timeout=1)
+        assert caught.value.retryable is retryable
+
+
+@pytest.mark.parametrize(
+    ("deploy", "push_uri", "match"),
+    [
+        (DeployConfig(enabled=True, role_arn=ROLE), "s3://b/p", "endpoint_name is not set"),
+        (DeployConfig(enabled=True, endpoint_name="e"), "s3://b/p", "role_arn is not set"),
+        (DeployConfig(enabled=True, endpoint_name="e_1", role_arn=ROLE), "s3://b", "letters"),
+        (DeployConfig(enabled=True, endpoint_name="e", role_arn=ROLE), None, "not an s3://"),
+    ],
+)
+def test_enabled_deploy_config_is_checked_up_front(deploy, push_uri, match):
+    with pytest.raises(PipelineInputError, match=match):
+        check_deploy_config(deploy, push_uri)
+    check_deploy_config(DeployConfig(), None)  # disabled: nothing to check
+
+
+def test_deploy_task_creates_endpoint_and_artifact(prefect_harness, package_url, monkeypatch):
+    from tasks.deploy import deploy_to_sagemaker
+
+    endpoint = f"task-{uuid.uuid4().hex[:8]}"
+    deploy = DeployConfig(enabled=True, endpoint_name=endpoint, role_arn=ROLE, wait_timeout=5)
+    result = deploy_to_sagemaker(deploy, "lstm-forecaster", "3", package_url)
+    assert result.action == "create" and result.status == "InService"
+    described = boto3.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "InService"
