@@ -42,6 +42,10 @@ class AnalysisConfig(_Section):
     min_lookback: int = Field(3, ge=1)
     max_lookback: int = Field(36, ge=1)
     max_lags: int = Field(48, ge=4, description="Most lags examined by ACF/PACF.")
+    max_seasonal_differencing: int = Field(1, ge=0, le=1, description="0 never differences D.")
+    seasonal_strength_threshold: float = Field(
+        0.64, gt=0.0, lt=1.0, description="STL seasonal strength F_s above which D=1 (Hyndman)."
+    )
 
     @model_validator(mode="after")
     def _lookback_bounds(self) -> AnalysisConfig:

@@ -1,7 +1,8 @@
 """Leakage-free preprocessing: chronological split, train-only scaling, windows cut after the split.
 
-The series is differenced ``d`` times, standardised with a scaler fitted on the training part
-only, and cut into (lookback values -> next value) windows. A window belongs to the split its
+The target is differenced (``d`` regular and ``D`` seasonal differences), standardised with a
+scaler fitted on the training part only (each exogenous feature with its own), and cut into
+(lookback steps -> next value) windows. A window belongs to the split its
 *target* lies in; its inputs may reach back into earlier splits, which is exactly the history a
 forecaster has at that moment, never the future.
 """
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.special import comb
 from sklearn.preprocessing import StandardScaler
 
 from lstm_model.errors import PipelineInputError
 
 # Fewest training windows worth fitting an LSTM on.
 MIN_TRAIN_WINDOWS = 16
+# Name of the target among the model's input columns (exogenous features keep their own).
+TARGET_COLUMN = "value"
 
 
 @dataclass(frozen=True)
@@ -44,59 +47,152 @@ def chronological_split(n: int, validation_fraction: float, test_fraction: float
 class SeriesTransform:
     """Difference -> scale -> window, fitted on the training part, invertible to original units.
 
-    ``mean`` and ``scale`` are a scikit-learn ``StandardScaler``'s parameters, kept as plain
-    floats so the transform serialises to JSON and travels with the exported model.
+    The target (column 0) is differenced with ``(1 - B)^d (1 - B^m)^D`` (``d`` regular and
+    ``D`` seasonal differences at period ``m``) and standardised; each exogenous column is
+    standardised with its own scaler and kept at its original time index. ``mean``/``scale``
+    and ``feature_means``/``feature_scales`` are scikit-learn ``StandardScaler`` parameters,
+    kept as plain floats so the transform serialises to JSON and travels with the exported
+    model (where the same arithmetic runs inside the serving graph).
+
+    Values are either a 1-D target of shape (n,) or a matrix (n, 1 + k) with the target in
+    column 0 and k exogenous features after it; windows have shape (count, lookback, 1 + k).
     """
 
     differencing: int
     lookback: int
     mean: float
     scale: float
+    seasonal_differencing: int = 0
+    season: int = 1
+    feature_means: tuple[float, ...] = ()
+    feature_scales: tuple[float, ...] = ()
+    columns: tuple[str, ...] = (TARGET_COLUMN,)
+
+    @property
+    def order(self) -> int:
+        """Raw values one differenced value consumes beyond itself: d + D * m."""
+        return self.differencing + self.seasonal_differencing * self.season
 
     @property
     def warmup(self) -> int:
-        """Raw values needed before the first forecast: lookback differenced values need d more."""
-        return self.lookback + self.differencing
+        """Raw values needed before the first forecast: lookback differenced values need
+        ``order`` more."""
+        return self.lookback + self.order
+
+    @property
+    def n_features(self) -> int:
+        """Values per time step in a window: the target plus the exogenous features."""
+        return 1 + len(self.feature_means)
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        """``c`` with differenced_t = sum_k c[k] * y[t - k] (so ``c[0] == 1``)."""
+        return difference_coefficients(self.differencing, self.seasonal_differencing, self.season)
 
     @classmethod
-    def fit(cls, train_values: np.ndarray, differencing: int, lookback: int) -> SeriesTransform:
+    def fit(
+        cls,
+        train_values: np.ndarray,
+        differencing: int,
+        lookback: int,
+        seasonal_differencing: int = 0,
+        season: int = 1,
+        columns: Sequence[str] | None = None,
+    ) -> SeriesTransform:
         """Fit on the training part only.
 
         Args:
-            train_values: Raw target values of the training part, in time order.
-            differencing: How many times to difference (0-2).
+            train_values: Raw values of the training part in time order, (n,) or (n, 1 + k).
+            differencing: Regular differences d (0-2).
             lookback: Window length in differenced steps.
+            seasonal_differencing: Seasonal differences D (0 or 1) at period ``season``.
+            season: Seasonal period m (needed > 1 when D > 0).
+            columns: Names of the value columns (target first); default ``value``, ``x1``, ...
 
         Returns:
             The fitted transform.
+
+        Raises:
+            ValueError: for a seasonal difference without a season, or too few rows to fit.
         """
-        differenced = np.diff(np.asarray(train_values, dtype=float), n=differencing)
+        matrix = as_matrix(train_values)
+        if seasonal_differencing and season < 2:
+            raise ValueError(f"seasonal differencing needs a season > 1, got {season}")
+        coefficients = difference_coefficients(differencing, seasonal_differencing, season)
+        if len(matrix) < len(coefficients) + 1:
+            raise ValueError(
+                f"{len(matrix)} training rows cannot fit a transform differencing over "
+                f"{len(coefficients) - 1} steps"
+            )
+        differenced = _difference(matrix[:, 0], coefficients)
         scaler = StandardScaler().fit(differenced.reshape(-1, 1))
-        return cls(differencing, lookback, float(scaler.mean_[0]), float(scaler.scale_[0]))
+        features = StandardScaler().fit(matrix[:, 1:]) if matrix.shape[1] > 1 else None
+        names = tuple(columns) if columns is not None else _default_columns(matrix.shape[1])
+        if len(names) != matrix.shape[1]:
+            raise ValueError(f"{len(names)} column names for {matrix.shape[1]} value columns")
+        return cls(
+            differencing,
+            lookback,
+            float(scaler.mean_[0]),
+            float(scaler.scale_[0]),
+            seasonal_differencing,
+            season,
+            tuple(float(v) for v in features.mean_) if features else (),
+            tuple(float(v) for v in features.scale_) if features else (),
+            names,
+        )
 
     def scaled(self, values: np.ndarray) -> np.ndarray:
-        """Differenced and standardised series; element j belongs to original index j + d."""
-        return (
-            np.diff(np.asarray(values, dtype=float), n=self.differencing) - self.mean
-        ) / self.scale
+        """Differenced and standardised target; element j belongs to original index j + order."""
+        target = as_matrix(values)[:, 0]
+        return (_difference(target, self.coefficients) - self.mean) / self.scale
+
+    def model_inputs(self, values: np.ndarray) -> np.ndarray:
+        """The per-step model inputs (n - order, 1 + k): the scaled, differenced target in
+        column 0 and the scaled features at the same original indices after it."""
+        matrix = self._checked(values)
+        z = self.scaled(matrix)
+        if self.n_features == 1:
+            return z[:, np.newaxis]
+        features = (matrix[self.order :, 1:] - np.asarray(self.feature_means)) / np.asarray(
+            self.feature_scales
+        )
+        return np.column_stack([z, features])
+
+    def window_targets(self, start: int, stop: int) -> np.ndarray:
+        """Original indices of the targets of :meth:`windows` for [start, stop)."""
+        return np.arange(max(start, self.warmup), stop)
 
     def windows(self, values: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Windows whose targets are the original indices [start, stop).
 
         Returns:
-            ``X`` of shape (k, lookback, 1) and ``y`` of shape (k,), both scaled.
+            ``X`` of shape (count, lookback, 1 + k) and ``y`` of shape (count,), both scaled.
         """
         start = max(start, self.warmup)
-        z = self.scaled(values[:stop])
-        # Row r holds z[r : r + lookback + 1]: inputs, then the target at original r + lookback + d.
-        rows = sliding_window_view(z, self.lookback + 1)[start - self.warmup :]
-        return rows[:, :-1, np.newaxis].astype(np.float32), rows[:, -1].astype(np.float32)
+        if start >= stop:
+            empty = np.zeros((0, self.lookback, self.n_features), dtype=np.float32)
+            return empty, np.zeros(0, dtype=np.float32)
+        inputs = self.model_inputs(as_matrix(values)[:stop])
+        # Row r holds inputs[r : r + lookback + 1]: the window, then the target at original
+        # index r + warmup. Views, not copies, until the final cast.
+        rows = sliding_window_view(inputs, self.lookback + 1, axis=0)[start - self.warmup :]
+        x = rows[:, :, :-1].transpose(0, 2, 1)
+        return x.astype(np.float32), rows[:, 0, -1].astype(np.float32)
 
     def forecast_windows(self, values: np.ndarray) -> np.ndarray:
         """Input windows for every target index in [warmup, len(values)], the last one being
-        the first step after the data. Shape (len(values) - warmup + 1, lookback, 1)."""
-        z = self.scaled(values)
-        return sliding_window_view(z, self.lookback)[:, :, np.newaxis].astype(np.float32)
+        the first step after the data. Shape (len(values) - warmup + 1, lookback, 1 + k)."""
+        inputs = self.model_inputs(values)
+        windows = sliding_window_view(inputs, self.lookback, axis=0).transpose(0, 2, 1)
+        return windows.astype(np.float32)
+
+    def histories(self, values: np.ndarray) -> np.ndarray:
+        """Raw histories (original units) for every target index in [warmup, len(values)]:
+        row i holds ``values[i : i + warmup]``, what the serving signature takes to forecast
+        index ``i + warmup``. Shape (len(values) - warmup + 1, warmup, 1 + k)."""
+        matrix = self._checked(values)
+        return sliding_window_view(matrix, self.warmup, axis=0).transpose(0, 2, 1)
 
     def inverse(
         self, scaled_predictions: np.ndarray, values: np.ndarray, targets: np.ndarray
@@ -104,13 +200,15 @@ class SeriesTransform:
         """Map scaled predictions for original indices ``targets`` back to original units.
 
         Undifferencing uses the true values before each target, as a one-step forecast does:
-        y_t = Δ^d y_t - Σ_{k=1..d} (-1)^k C(d, k) y_{t-k}.
+        y_t = Δ y_t - Σ_{k>=1} c_k y_{t-k}, with ``c`` the :attr:`coefficients`.
         """
-        values = np.asarray(values, dtype=float)
+        target = as_matrix(values)[:, 0]
         targets = np.asarray(targets)
         forecast = np.asarray(scaled_predictions, dtype=float).reshape(-1) * self.scale + self.mean
-        for k in range(1, self.differencing + 1):
-            forecast = forecast - (-1) ** k * comb(self.differencing, k) * values[targets - k]
+        coefficients = self.coefficients
+        if len(coefficients) > 1:
+            lags = np.arange(1, len(coefficients))
+            forecast = forecast - target[targets[:, np.newaxis] - lags] @ coefficients[1:]
         return forecast
 
     def to_json(self) -> str:
@@ -118,7 +216,54 @@ class SeriesTransform:
 
     @classmethod
     def from_json(cls, text: str) -> SeriesTransform:
-        return cls(**json.loads(text))
+        fields = json.loads(text)
+        for name in ("feature_means", "feature_scales", "columns"):
+            if name in fields:
+                fields[name] = tuple(fields[name])
+        return cls(**fields)
+
+    def _checked(self, values: np.ndarray) -> np.ndarray:
+        matrix = as_matrix(values)
+        if matrix.shape[1] != self.n_features:
+            raise ValueError(
+                f"the transform was fitted on {self.n_features} value column(s) "
+                f"{list(self.columns)}, got {matrix.shape[1]}"
+            )
+        return matrix
+
+
+def difference_coefficients(
+    differencing: int, seasonal_differencing: int = 0, season: int = 1
+) -> np.ndarray:
+    """Coefficients of the lag polynomial (1 - B)^d (1 - B^m)^D, lowest power first."""
+    coefficients = np.ones(1)
+    for _ in range(differencing):
+        coefficients = np.convolve(coefficients, [1.0, -1.0])
+    for _ in range(seasonal_differencing):
+        coefficients = np.convolve(coefficients, np.r_[1.0, np.zeros(season - 1), -1.0])
+    return coefficients
+
+
+def as_matrix(values: np.ndarray) -> np.ndarray:
+    """Values as a float matrix (n, 1 + k): a 1-D target becomes one column."""
+    matrix = np.asarray(values, dtype=float)
+    if matrix.ndim == 1:
+        return matrix[:, np.newaxis]
+    if matrix.ndim != 2 or matrix.shape[1] < 1:
+        raise ValueError(f"values must have shape (n,) or (n, 1 + k), got {matrix.shape}")
+    return matrix
+
+
+def _difference(target: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    if len(coefficients) == 1:
+        return target.copy()
+    # Row r of the view is target[r : r + L]; its dot product with the reversed coefficients
+    # is sum_k c[k] * target[t - k] for t = r + L - 1.
+    return sliding_window_view(target, len(coefficients)) @ coefficients[::-1]
+
+
+def _default_columns(count: int) -> tuple[str, ...]:
+    return (TARGET_COLUMN, *(f"x{i}" for i in range(1, count)))
 
 
 @dataclass(frozen=True)
@@ -135,6 +280,11 @@ class PreparedData:
     x_test: np.ndarray
     y_test: np.ndarray
 
+    @property
+    def target(self) -> np.ndarray:
+        """The target series (n,) in original units, without exogenous columns."""
+        return as_matrix(self.values)[:, 0]
+
 
 def prepare(
     values: np.ndarray,
@@ -142,25 +292,48 @@ def prepare(
     lookback: int,
     validation_fraction: float,
     test_fraction: float,
+    seasonal_differencing: int = 0,
+    season: int = 1,
+    columns: Sequence[str] | None = None,
 ) -> PreparedData:
     """Split chronologically, fit the transform on train, cut windows per split.
+
+    Args:
+        values: The whole series, (n,) or (n, 1 + k) with the target in column 0.
+        differencing: Regular differences d.
+        lookback: Window length in differenced steps.
+        validation_fraction: Share of rows in the validation part.
+        test_fraction: Share of rows in the test part.
+        seasonal_differencing: Seasonal differences D at period ``season``.
+        season: Seasonal period m.
+        columns: Names of the value columns, target first.
+
+    Returns:
+        The split series, the fitted transform and the windows of each split.
 
     Raises:
         PipelineInputError: when the series is too short for the lookback and the splits.
     """
     values = np.asarray(values, dtype=float)
     bounds = chronological_split(len(values), validation_fraction, test_fraction)
-    transform = SeriesTransform.fit(values[slice(*bounds.train)], differencing, lookback)
-    train_windows = bounds.train[1] - transform.warmup
-    if train_windows < MIN_TRAIN_WINDOWS:
-        needed = MIN_TRAIN_WINDOWS + transform.warmup
+    warmup = lookback + differencing + seasonal_differencing * season
+    if bounds.train[1] - warmup < MIN_TRAIN_WINDOWS:
+        needed = MIN_TRAIN_WINDOWS + warmup
+        seasonal = (
+            f", seasonal differencing {seasonal_differencing} at period {season}"
+            if seasonal_differencing
+            else ""
+        )
         raise PipelineInputError(
             f"the series has {len(values)} rows: its training part ({bounds.train[1]} rows) "
-            f"is too short for lookback {lookback} with differencing {differencing} "
+            f"is too short for lookback {lookback} with differencing {differencing}{seasonal} "
             f"(needs at least {needed} training rows, about "
             f"{math.ceil(needed / (1 - validation_fraction - test_fraction))} rows in all). "
             "Provide a longer series or lower analysis.max_lookback."
         )
+    transform = SeriesTransform.fit(
+        values[slice(*bounds.train)], differencing, lookback, seasonal_differencing, season, columns
+    )
     return PreparedData(
         values,
         bounds,
@@ -169,3 +342,16 @@ def prepare(
         *transform.windows(values, *bounds.validation),
         *transform.windows(values, *bounds.test),
     )
+
+
+def model_values(frame, target: str, exogenous: Sequence[str] = ()) -> np.ndarray:
+    """The values the model sees from a validated frame: the target as (n,) when there are no
+    exogenous columns, else (n, 1 + k) with the target in column 0 and the features after it.
+
+    Raises:
+        PipelineInputError: an exogenous column is missing or not numeric.
+    """
+    from lstm_model.validation import numeric_features
+
+    matrix = numeric_features(frame, [target, *exogenous])
+    return matrix[:, 0] if not exogenous else matrix

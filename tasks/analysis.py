@@ -10,55 +10,85 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.analysis import SeriesAnalysis, analyze_series, plot_correlograms
+from lstm_model.analysis import SeriesAnalysis, analyze_series
+from lstm_model.analysis_plots import plot_correlograms, plot_decomposition
 from lstm_model.config import PipelineConfig
-from lstm_model.preprocess import chronological_split
+from lstm_model.preprocess import as_matrix, chronological_split
 
 
 @task(name="analyze", cache_policy=NO_CACHE)
 def analyze(
     values: np.ndarray, frequency: str | None, config: PipelineConfig, work_dir: Path
 ) -> SeriesAnalysis:
-    """ADF/KPSS, ACF/PACF on the training part; logs decisions, p-values and plots to MLflow.
+    """ADF/KPSS, season, STL strength, ACF/PACF and Ljung-Box on the training part's target.
 
     Only the training part is looked at: the decisions are part of the model, and fitting them
-    on validation or test values would leak the future.
+    on validation or test values would leak the future. Logs the decisions as params, every
+    p-value as a metric, ``analysis/analysis.json`` and the ACF, PACF and STL plots; warnings
+    (e.g. white noise) go to the log and to the ``analysis_warning`` tag.
+
+    Args:
+        values: The series, (n,) or (n, 1 + k) with the target in column 0.
+        frequency: The inferred pandas frequency alias, or None.
+        config: The pipeline configuration (split fractions and analysis knobs).
+        work_dir: Scratch folder for the plots.
+
+    Returns:
+        The analysis.
     """
+    target = as_matrix(values)[:, 0]
     bounds = chronological_split(
-        len(values), config.split.validation_fraction, config.split.test_fraction
+        len(target), config.split.validation_fraction, config.split.test_fraction
     )
-    analysis = analyze_series(values[slice(*bounds.train)], frequency, config.analysis)
+    train = target[slice(*bounds.train)]
+    analysis = analyze_series(train, frequency, config.analysis)
     mlflow.log_params(
         {
             "differencing": analysis.differencing,
+            "seasonal_differencing": analysis.seasonal_differencing,
             "season": analysis.season,
             "lookback": analysis.lookback,
             "frequency": frequency or "irregular",
         }
     )
+    metrics = {"ljung_box_pvalue": analysis.ljung_box_pvalue}
+    if analysis.seasonal_strength is not None:
+        metrics["seasonal_strength"] = analysis.seasonal_strength
+    if analysis.periodogram_period is not None:
+        metrics["periodogram_period"] = analysis.periodogram_period
     for check in analysis.checks:
-        mlflow.log_metrics(
-            {
-                f"adf_pvalue_d{check.order}": check.adf_pvalue,
-                f"kpss_pvalue_d{check.order}": check.kpss_pvalue,
-            }
-        )
+        suffix = f"d{check.order}" + ("_D1" if check.seasonal_differencing else "")
+        metrics[f"adf_pvalue_{suffix}"] = check.adf_pvalue
+        metrics[f"kpss_pvalue_{suffix}"] = check.kpss_pvalue
+    mlflow.log_metrics(metrics)
     mlflow.log_dict(analysis.to_dict(), "analysis/analysis.json")
-    for path in plot_correlograms(analysis, work_dir / "analysis"):
+    plots = plot_correlograms(analysis, work_dir / "analysis")
+    plots.append(plot_decomposition(train, analysis.season, work_dir / "analysis"))
+    for path in plots:
         mlflow.log_artifact(str(path), "analysis")
+    logger = get_run_logger()
     summary = (
-        f"differencing d={analysis.differencing}, season={analysis.season}, "
-        f"lookback={analysis.lookback} ({'; '.join(analysis.notes)})"
+        f"d={analysis.differencing}, D={analysis.seasonal_differencing}, "
+        f"season={analysis.season}, lookback={analysis.lookback}"
     )
-    get_run_logger().info("analysis: %s", summary)
+    logger.info("analysis: %s (%s)", summary, "; ".join(analysis.notes))
+    mlflow.set_tag("white_noise", str(analysis.white_noise).lower())
+    if analysis.warnings:
+        for warning in analysis.warnings:
+            logger.warning("analysis %s", warning)
+        mlflow.set_tag("analysis_warning", " | ".join(analysis.warnings)[:5000])
+    create_markdown_artifact(key="series-analysis", markdown=_markdown(analysis, summary))
+    return analysis
+
+
+def _markdown(analysis: SeriesAnalysis, summary: str) -> str:
     rows = "\n".join(
-        f"| {c.order} | {c.adf_pvalue:.4f} | {c.kpss_pvalue:.4f} | {c.stationary} |"
+        f"| {c.seasonal_differencing} | {c.order} | {c.adf_pvalue:.4f} | {c.kpss_pvalue:.4f} "
+        f"| {c.verdict} |"
         for c in analysis.checks
     )
-    create_markdown_artifact(
-        key="series-analysis",
-        markdown=f"## Series analysis\n\n{summary}\n\n| d | ADF p | KPSS p | stationary |\n"
-        f"|---|---|---|---|\n{rows}\n",
-        description="Differencing, season and lookback chosen from the training part",
+    notes = "\n".join(f"- {note}" for note in analysis.notes)
+    return (
+        f"## Series analysis\n\n**{summary}**\n\n{notes}\n\n"
+        f"| D | d | ADF p | KPSS p | verdict |\n|---|---|---|---|---|\n{rows}\n"
     )
-    return analysis

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import mlflow
 import numpy as np
+import pytest
 from conftest import make_series
 
-from lstm_model.analysis import analyze_series, calendar_season, choose_differencing
+from lstm_model.analysis import (
+    analyze_series,
+    calendar_season,
+    check_stationarity,
+    choose_differencing,
+    periodogram_period,
+    seasonal_strength,
+)
 from lstm_model.config import AnalysisConfig, PipelineConfig
 from tasks.analysis import analyze
 
@@ -31,12 +39,67 @@ def test_integrated_twice_is_differenced_twice():
     assert choose_differencing(series, alpha=0.05, max_order=2)[0] == 2
 
 
-def test_monthly_seasonal_series_gets_season_and_a_window_covering_it():
+def test_monthly_seasonal_series_is_seasonally_differenced_with_a_window_covering_a_season():
     values = make_series(240)["value"].to_numpy()
     analysis = analyze_series(values, "MS", AnalysisConfig())
-    assert analysis.differencing == 1
     assert analysis.season == 12
+    assert abs(analysis.periodogram_period - 12) < 1
+    # Trend + strong deterministic season: one seasonal difference removes both.
+    assert analysis.seasonal_strength > 0.64
+    assert analysis.seasonal_differencing == 1 and analysis.differencing == 0
+    assert [c.seasonal_differencing for c in analysis.checks] == [0, 0, 1]
     assert analysis.lookback >= 12
+
+
+def test_weak_season_is_kept_but_not_differenced():
+    rng = np.random.default_rng(5)
+    t = np.arange(360)
+    values = np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.0, 360)
+    analysis = analyze_series(values, "MS", AnalysisConfig())
+    assert analysis.season == 12
+    assert analysis.seasonal_strength < 0.64
+    assert analysis.seasonal_differencing == 0
+    assert analysis.lookback >= 12
+    config = AnalysisConfig(seasonal_strength_threshold=0.1)
+    assert analyze_series(values, "MS", config).seasonal_differencing == 1
+
+
+def test_seasonal_strength_and_periodogram():
+    rng = np.random.default_rng(6)
+    t = np.arange(240)
+    season = 10 * np.sin(2 * np.pi * t / 12)
+    assert seasonal_strength(season + rng.normal(0, 1, 240), 12) > 0.9
+    assert seasonal_strength(rng.normal(0, 1, 240), 12) < 0.5
+    assert periodogram_period(season + rng.normal(0, 1, 240)) == pytest.approx(12, abs=0.5)
+
+
+def test_trend_stationary_series_is_recognised_and_still_differenced():
+    rng = np.random.default_rng(4)
+    values = 0.05 * np.arange(300) + rng.normal(size=300)
+    check = check_stationarity(values, 0, 0.05)
+    assert check.verdict == "trend-stationary" and not check.stationary
+    assert check.adf_trend_pvalue < 0.05 and check.kpss_trend_pvalue >= 0.05
+    analysis = analyze_series(values, None, AnalysisConfig())
+    assert analysis.differencing == 1
+    assert "trend-stationary" in analysis.notes[0]
+
+
+def test_random_walk_is_difference_stationary():
+    walk = np.cumsum(np.random.default_rng(1).normal(size=300))
+    assert check_stationarity(walk, 0, 0.05).verdict == "difference-stationary"
+
+
+def test_white_noise_is_flagged_and_structure_is_not():
+    noise = analyze_series(RNG.normal(size=300), None, AnalysisConfig())
+    assert noise.white_noise and noise.ljung_box_pvalue >= 0.05
+    assert any("white noise" in w for w in noise.warnings)
+    rng = np.random.default_rng(8)
+    ar = np.zeros(300)
+    for t in range(1, 300):
+        ar[t] = 0.7 * ar[t - 1] + rng.normal()
+    structured = analyze_series(ar, None, AnalysisConfig())
+    assert not structured.white_noise and structured.ljung_box_pvalue < 1e-6
+    assert structured.warnings == []
 
 
 def test_ar2_lookback_follows_the_pacf_cutoff():
@@ -72,16 +135,29 @@ def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_r
     first = analyze(values, "MS", config, tmp_path)
     future_changed = values.copy()
     future_changed[-50:] = 1e6  # validation and test part
-    second = analyze(future_changed, "MS", config, tmp_path)
-    assert (first.differencing, first.season, first.lookback) == (
-        second.differencing,
-        second.season,
-        second.lookback,
+    # Exogenous columns ride along in columns 1..k; the analysis reads the target only.
+    second = analyze(
+        np.column_stack([future_changed, RNG.normal(size=200)]), "MS", config, tmp_path
     )
+    assert first == second
     run = mlflow.get_run(active_run.info.run_id)
     assert run.data.params["season"] == "12"
-    assert "adf_pvalue_d0" in run.data.metrics and "kpss_pvalue_d0" in run.data.metrics
+    assert run.data.params["seasonal_differencing"] == "1"
+    assert {"adf_pvalue_d0", "kpss_pvalue_d0", "adf_pvalue_d0_D1", "seasonal_strength"} <= set(
+        run.data.metrics
+    )
+    assert run.data.tags["white_noise"] == "false"
     artifacts = {
         a.path for a in mlflow.MlflowClient().list_artifacts(active_run.info.run_id, "analysis")
     }
-    assert {"analysis/acf.png", "analysis/pacf.png", "analysis/analysis.json"} <= artifacts
+    expected = {"acf.png", "pacf.png", "stl.png", "analysis.json"}
+    assert {f"analysis/{name}" for name in expected} <= artifacts
+    report = mlflow.artifacts.load_dict(f"runs:/{active_run.info.run_id}/analysis/analysis.json")
+    assert report["seasonal_differencing"] == 1 and report["checks"][0]["verdict"]
+
+
+def test_task_warns_on_white_noise(prefect_harness, active_run, tmp_path):
+    analyze(RNG.normal(size=200), None, PipelineConfig(), tmp_path)
+    tags = mlflow.get_run(active_run.info.run_id).data.tags
+    assert tags["white_noise"] == "true"
+    assert "Ljung-Box" in tags["analysis_warning"]

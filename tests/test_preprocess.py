@@ -10,7 +10,7 @@ from conftest import make_series
 from lstm_model.analysis import SeriesAnalysis
 from lstm_model.config import PipelineConfig
 from lstm_model.errors import PipelineInputError
-from lstm_model.preprocess import SeriesTransform, chronological_split, prepare
+from lstm_model.preprocess import SeriesTransform, chronological_split, model_values, prepare
 from tasks.preprocess import preprocess
 
 VALUES = make_series(150)["value"].to_numpy()
@@ -76,10 +76,64 @@ def test_too_short_series_is_rejected_with_a_fix():
         prepare(VALUES[:50], 1, 24, 0.15, 0.15)
 
 
-def test_task_logs_split_sizes_and_scaler(prefect_harness, active_run):
-    analysis = SeriesAnalysis(1, 12, 12, "MS", [], [], [], 0.1)
-    data = preprocess(VALUES, analysis, PipelineConfig())
+def test_seasonal_differencing_and_exogenous_windows_match_a_plain_loop():
+    rng = np.random.default_rng(3)
+    exogenous = rng.normal(10, 4, (len(VALUES), 2))
+    values = np.column_stack([VALUES, exogenous])
+    data = prepare(values, 1, 5, 0.15, 0.15, seasonal_differencing=1, season=12)
+    transform = data.transform
+    assert transform.warmup == 5 + 1 + 12 and data.x_train.shape[1:] == (5, 3)
+    # (1 - B)(1 - B^12) y_t = y_t - y_{t-1} - y_{t-12} + y_{t-13}, scaled with train statistics.
+    t = np.arange(13, len(VALUES))
+    differenced = VALUES[t] - VALUES[t - 1] - VALUES[t - 12] + VALUES[t - 13]
+    train_differenced = differenced[: data.bounds.train[1] - 13]
+    assert transform.mean == pytest.approx(train_differenced.mean())
+    z = (differenced - transform.mean) / transform.scale
+    train_exogenous = exogenous[: data.bounds.train[1]]
+    np.testing.assert_allclose(transform.feature_means, train_exogenous.mean(axis=0))
+    features = (exogenous - train_exogenous.mean(axis=0)) / train_exogenous.std(axis=0)
+    start, stop = data.bounds.test
+    for row, target in enumerate(range(start, stop)):
+        inputs = range(target - 5, target)  # original indices of the window's steps
+        np.testing.assert_allclose(data.x_test[row, :, 0], z[np.array(inputs) - 13], rtol=1e-5)
+        np.testing.assert_allclose(data.x_test[row, :, 1:], features[inputs], rtol=1e-5)
+        assert data.y_test[row] == pytest.approx(z[target - 13], rel=1e-5)
+    targets = np.arange(start, stop)
+    np.testing.assert_allclose(
+        transform.inverse(data.y_test, values, targets), VALUES[targets], rtol=1e-5
+    )
+
+
+def test_transform_refuses_other_columns_and_seasonal_difference_without_season():
+    transform = SeriesTransform.fit(np.column_stack([VALUES, VALUES]), 0, 3)
+    assert transform.columns == ("value", "x1")
+    with pytest.raises(ValueError, match="2 value column"):
+        transform.windows(VALUES, 0, 100)
+    with pytest.raises(ValueError, match="season > 1"):
+        SeriesTransform.fit(VALUES, 0, 3, seasonal_differencing=1, season=1)
+
+
+def test_model_values_puts_the_target_first():
+    frame = make_series(30)
+    frame["rain"] = np.arange(30.0)
+    np.testing.assert_array_equal(model_values(frame, "value"), frame["value"].to_numpy())
+    matrix = model_values(frame, "value", ("rain",))
+    assert matrix.shape == (30, 2) and (matrix[:, 1] == np.arange(30.0)).all()
+    with pytest.raises(PipelineInputError, match="snow"):
+        model_values(frame, "value", ("snow",))
+
+
+def test_task_logs_split_sizes_and_scalers(prefect_harness, active_run):
+    analysis = SeriesAnalysis(1, 12, 12, "MS", [], [], [], 0.1, seasonal_differencing=1)
+    values = np.column_stack([VALUES, np.arange(len(VALUES), dtype=float)])
+    config = PipelineConfig().with_overrides(data__exogenous=("rain",))
+    data = preprocess(values, analysis, config)
     params = mlflow.get_run(active_run.info.run_id).data.params
     assert params["train_rows"] == str(data.bounds.train[1])
+    assert params["warmup"] == str(12 + 1 + 12)
     assert float(params["scaler_mean"]) == pytest.approx(data.transform.mean)
-    assert data.x_train.shape[1:] == (12, 1)
+    assert float(params["scaler_mean_rain"]) == pytest.approx(
+        np.arange(data.bounds.train[1]).mean()
+    )
+    assert data.transform.columns == ("value", "rain")
+    assert data.x_train.shape[1:] == (12, 2)
