@@ -21,9 +21,28 @@ class DataConfig(_Section):
 
     time_column: str = "timestamp"
     target: str = "value"
-    min_rows: int = Field(40, ge=10, description="Fewer rows than this fail validation.")
-    suite_path: Path | None = Field(
-        None, description="A GX suite JSON to use instead of expectations/base_suite.json."
+    min_rows: int = Field(
+        40, ge=10, description="Fewest rows; validation also needs enough for max_lookback."
+    )
+    exogenous: tuple[str, ...] = Field(
+        (), description="Extra numeric columns carried as features, checked like the target."
+    )
+    extra_suites: tuple[Path, ...] = Field(
+        (), description="GX suite JSON files applied in addition to expectations/base_suite.json."
+    )
+    # Ingestion policies: what happens to messy rows. Every repair is listed in the run's
+    # ingestion report; the defaults reject rather than invent or drop data.
+    duplicates: Literal["fail", "keep_last", "mean"] = "fail"
+    gaps: Literal["fail", "interpolate", "resample"] = Field(
+        "fail", description="Missing steps or values: reject, fill linearly, or regrid + fill."
+    )
+    max_gap: int = Field(3, ge=1, description="Longest run of steps interpolate/resample fills.")
+    frequency: str | None = Field(
+        None, description="Pandas alias ('D', 'MS'...) for gaps='resample'; None: inferred."
+    )
+    outliers: Literal["warn", "fail"] = "warn"
+    outlier_threshold: float = Field(
+        8.0, gt=0.0, description="Robust z-score (median/MAD) beyond which a value is absurd."
     )
 
 

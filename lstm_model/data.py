@@ -1,4 +1,4 @@
-"""Load a time series from CSV or Parquet into a two-column frame, ready for validation.
+"""Load a time series from CSV or Parquet (local or ``s3://``) into a frame for validation.
 
 Loading only parses what it must: the timestamps (so the rows can be sorted) and nothing else.
 The target column is left as pandas read it, so that a value such as ``"12,3"`` or ``"n/a"``
@@ -6,15 +6,22 @@ reaches validation and is reported with its line, instead of silently becoming N
 
 The frame index is the 0-based data-row number in the file, kept through the sort, so every
 later message can point at ``file line = index + 2`` (one header line, 1-based lines).
+
+Timestamps may be ISO 8601 strings or dates, epoch seconds, or bare years. Offsets are
+normalised to UTC (a file mixing +01:00 and +02:00, as daylight saving time does, is one
+series of instants); naive timestamps stay naive; a file mixing both is rejected.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import io
+import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
@@ -24,6 +31,10 @@ CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # Lines shown in one error message; the rest is summarised as a count.
 MAX_EXAMPLES = 5
+# Rows a repair policy inserted have no file line; they carry this index.
+INSERTED_ROW = -1
+# An offset at the end of an ISO timestamp: Z, +01:00, -0500.
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 def file_line(index: int) -> int:
@@ -41,38 +52,47 @@ def row_label(index: int, source: str | Path = "") -> str:
     Returns:
         A short location for messages.
     """
+    if int(index) < 0:
+        return "an inserted row"
     if Path(str(source)).suffix.lower() in PARQUET_SUFFIXES:
         return f"row index {int(index)}"
     return f"line {file_line(index)}"
 
 
 def load_series(
-    path: str | Path, time_column: str = "timestamp", target: str = "value"
+    path: str | Path,
+    time_column: str = "timestamp",
+    target: str = "value",
+    exogenous: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Read a series from CSV or Parquet, parse its timestamps and sort it by time.
 
     Args:
-        path: A ``.csv``, ``.parquet`` or ``.pq`` file.
+        path: A ``.csv``, ``.parquet`` or ``.pq`` file, local or ``s3://bucket/key``
+            (boto3; ``AWS_ENDPOINT_URL`` and the standard credential chain apply).
         time_column: Name of the timestamp column.
         target: Name of the value column; its values are not converted.
+        exogenous: Extra feature columns, returned after the target, not converted either.
 
     Returns:
-        A frame with exactly ``[time_column, target]``, timestamps as datetime64 (time zone
-        kept as in the file), rows in time order (stable sort) and the original 0-based
-        data-row number as index.
+        A frame with exactly ``[time_column, target, *exogenous]``, timestamps as datetime64
+        (UTC when the file has offsets, naive when it has none), rows in time order (stable
+        sort) and the original 0-based data-row number as index.
 
     Raises:
         PipelineInputError: Unsupported or missing file, empty file, no data rows, a missing
             column or timestamps that cannot be parsed.
     """
-    path = Path(path)
-    if time_column == target:
+    columns = [time_column, target, *exogenous]
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
         raise PipelineInputError(
-            f"The time column and the target column are both '{target}'. "
-            "Set data.time_column and data.target to two different columns."
+            f"Column(s) {repeated} are named more than once among data.time_column, "
+            "data.target and data.exogenous. Give each role its own column."
         )
+    path = _as_source(path)
     raw = _read_table(path, time_column)
-    for column in (time_column, target):
+    for column in columns:
         _require_column(raw, column, path)
     if raw.empty:
         raise PipelineInputError(
@@ -80,11 +100,12 @@ def load_series(
             "Add the series below the header, one row per timestamp."
         )
 
-    frame = raw[[time_column, target]].copy()
+    frame = raw[columns].copy()
     frame[time_column] = _parse_timestamps(frame[time_column], path)
-    if not is_numeric_dtype(frame[target]):
-        # pandas 3 reads a column with one bad cell as `str`: object keeps every cell as written.
-        frame[target] = frame[target].astype(object)
+    for column in columns[1:]:
+        if not is_numeric_dtype(frame[column]):
+            # pandas 3 reads a column with one bad cell as `str`: object keeps cells as written.
+            frame[column] = frame[column].astype(object)
     # Stable, so rows with equal timestamps keep file order; duplicates are validation's job.
     return frame.sort_values(time_column, kind="stable", na_position="last")
 
@@ -93,16 +114,65 @@ def content_hash(path: str | Path) -> str:
     """SHA-256 of the file's bytes, to record exactly which data a model was trained on.
 
     Args:
-        path: Any file.
+        path: Any file, local or ``s3://bucket/key``.
 
     Returns:
         The hex digest.
     """
+    source = _as_source(path)
+    if isinstance(source, str):
+        return hashlib.sha256(read_s3(source)).hexdigest()
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    with source.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_s3(uri: str) -> bytes:
+    """The bytes of an ``s3://bucket/key`` object.
+
+    Args:
+        uri: The object's URI.
+
+    Returns:
+        Its content.
+
+    Raises:
+        PipelineInputError: Malformed URI, missing bucket or key, or access denied.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket or not key:
+        raise PipelineInputError(
+            f"{uri} is not an S3 object URI. Write it as s3://bucket/path/to/file.csv."
+        )
+    # boto3 reads AWS_ENDPOINT_URL itself; passing it keeps older botocore honest too.
+    client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise PipelineInputError(
+            f"Cannot read {uri} ({code}: {error}). Check the bucket and key, the credentials "
+            "(standard AWS chain) and AWS_ENDPOINT_URL for S3-compatible stores."
+        ) from error
+    except BotoCoreError as error:
+        raise PipelineInputError(
+            f"Cannot read {uri}: {error}. Check AWS_ENDPOINT_URL and the network."
+        ) from error
+
+
+def _as_source(path: str | Path) -> str | Path:
+    """S3 URIs stay strings (``Path`` would squash the ``//``); everything else is a Path."""
+    text = str(path)
+    return text if text.startswith("s3://") else Path(path)
+
+
+def _suffix(source: str | Path) -> str:
+    return Path(str(source)).suffix.lower()
 
 
 def infer_frequency(timestamps: pd.Series) -> str | None:
@@ -126,28 +196,33 @@ def infer_frequency(timestamps: pd.Series) -> str | None:
     return offset.freqstr if offset is not None else None
 
 
-def _read_table(path: Path, time_column: str) -> pd.DataFrame:
+def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
     """Read the file into a frame indexed by data-row number, with blank rows dropped."""
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     supported = ", ".join(CSV_SUFFIXES + PARQUET_SUFFIXES)
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise PipelineInputError(
             f"{path}: unsupported file type '{suffix or '(none)'}'. "
             f"Supported types are {supported}; convert the file or rename it to match its format."
         )
-    if not path.is_file():
+    if isinstance(path, str):  # s3://: read once into memory; series files are small
+        content: Path | io.BytesIO = io.BytesIO(read_s3(path))
+        size = len(content.getbuffer())
+    elif not path.is_file():
         raise PipelineInputError(
             f"Data file not found: {path} (working directory {Path.cwd()}). "
             "Check the path, or pass an absolute one."
         )
-    if path.stat().st_size == 0:
+    else:
+        content, size = path, path.stat().st_size
+    if size == 0:
         raise PipelineInputError(
             f"{path} is empty (0 bytes). Provide a file with a header row "
             f"('{time_column},...') and one row per timestamp."
         )
     if suffix in PARQUET_SUFFIXES:
         try:
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(content)
         except Exception as error:  # pyarrow raises several types for a corrupt file
             raise PipelineInputError(
                 f"{path} could not be read as Parquet ({error}). "
@@ -156,7 +231,7 @@ def _read_table(path: Path, time_column: str) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     try:
         frame = pd.read_csv(
-            path,
+            content,
             # Timestamps as text: a yearly series written as 2001, 2002 is years, not nanoseconds.
             dtype={time_column: str},
             # Only empty cells are missing: "n/a" or "?" stay text so validation can name them.
@@ -178,7 +253,7 @@ def _read_table(path: Path, time_column: str) -> pd.DataFrame:
     return frame.dropna(how="all")
 
 
-def _require_column(frame: pd.DataFrame, column: str, path: Path) -> None:
+def _require_column(frame: pd.DataFrame, column: str, path: str | Path) -> None:
     """Raise with the available columns and the closest name when ``column`` is missing."""
     if column in frame.columns:
         return
@@ -198,38 +273,69 @@ def _require_column(frame: pd.DataFrame, column: str, path: Path) -> None:
     )
 
 
-def _parse_timestamps(values: pd.Series, path: Path) -> pd.Series:
+def _parse_timestamps(values: pd.Series, path: str | Path) -> pd.Series:
     """datetime64 timestamps; raise naming the lines of values that are not timestamps."""
-    if is_datetime64_any_dtype(values):
-        return values
     column = values.name
+    if is_datetime64_any_dtype(values):
+        return values.dt.tz_convert("UTC") if values.dt.tz is not None else values
     present = values.notna()
-    try:
-        # ISO 8601 first: it accepts dates and date-times mixed in one column.
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-        if (parsed.isna() & present).any():
-            # Other layouts ("01/02/2020"): pandas infers one format from the first value.
-            with warnings.catch_warnings():
-                # "Could not infer format": the lines that fail are reported below instead.
-                warnings.simplefilter("ignore", UserWarning)
-                inferred = pd.to_datetime(values, errors="coerce")
-            if (inferred.isna() & present).sum() < (parsed.isna() & present).sum():
-                parsed = inferred
-    except (ValueError, TypeError) as error:
-        # Raised for the whole column, e.g. offsets that differ or naive mixed with aware.
+    numeric = pd.to_numeric(values, errors="coerce")
+    if present.any() and numeric[present].notna().all():
+        return _parse_numeric_timestamps(numeric, path)
+    text = values.astype("string").str.strip()
+    aware = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+    if aware.any() and not aware[present].all():
+        naive = values[present & ~aware]
         raise PipelineInputError(
-            f"{path}, column '{column}': timestamps could not be parsed together ({error}). "
-            "Write every timestamp with the same time-zone offset, or none at all."
-        ) from error
+            f"{path}, column '{column}': {aware.sum()} timestamp(s) have a time-zone offset and "
+            f"{len(naive)} do not ({_examples(naive, path)}), so their order is ambiguous. "
+            "Write every timestamp with an offset (e.g. 2020-01-31T12:00:00+01:00) or none."
+        )
+    # Offsets (mixed ones too, e.g. across daylight saving time) become UTC instants.
+    utc = bool(aware.any())
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
+    if (parsed.isna() & present).any():
+        # Other layouts ("01/02/2020"): pandas infers one format from the first value.
+        with warnings.catch_warnings():
+            # "Could not infer format": the lines that fail are reported below instead.
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                inferred = pd.to_datetime(text, errors="coerce", utc=utc)
+            except (ValueError, TypeError):
+                inferred = parsed
+        if (inferred.isna() & present).sum() < (parsed.isna() & present).sum():
+            parsed = inferred
     bad = values[parsed.isna() & present]
     if not bad.empty:
-        shown = ", ".join(
-            f"{row_label(index, path)}: {value!r}"
-            for index, value in bad.head(MAX_EXAMPLES).items()
-        )
-        more = f" and {len(bad) - MAX_EXAMPLES} more" if len(bad) > MAX_EXAMPLES else ""
         raise PipelineInputError(
-            f"{path}, column '{column}': {len(bad)} value(s) are not timestamps ({shown}{more}). "
-            "Write timestamps as ISO dates such as 2020-01-31 or 2020-01-31T12:00:00."
+            f"{path}, column '{column}': {len(bad)} value(s) are not timestamps "
+            f"({_examples(bad, path)}). Write timestamps as ISO dates such as 2020-01-31 or "
+            "2020-01-31T12:00:00, epoch seconds, or years."
         )
-    return parsed
+    return pd.Series(parsed, index=values.index, name=column)
+
+
+def _parse_numeric_timestamps(numeric: pd.Series, path: str | Path) -> pd.Series:
+    """Bare years (1000..2999, whole numbers) or epoch seconds (UTC instants)."""
+    present = numeric.dropna()
+    whole = bool((present == np.floor(present)).all())
+    if whole and present.between(1000, 2999).all():
+        return pd.to_datetime(numeric.astype("Int64").astype("string"), format="%Y")
+    # 1e11 seconds is year 5138: larger numbers are milliseconds or nanoseconds.
+    bad = numeric[(numeric.abs() > 1e11) | (numeric < 0)]
+    if not bad.empty:
+        raise PipelineInputError(
+            f"{path}, column '{numeric.name}': {len(bad)} number(s) are not epoch seconds "
+            f"({_examples(bad, path)}). Write epoch time in seconds (e.g. 1580428800), or "
+            "ISO dates."
+        )
+    return pd.to_datetime(numeric, unit="s", utc=True)
+
+
+def _examples(values: pd.Series, path: str | Path) -> str:
+    """'line 4: 'x', line 9: 'y' and 3 more' for a message."""
+    shown = ", ".join(
+        f"{row_label(index, path)}: {value!r}" for index, value in values.head(MAX_EXAMPLES).items()
+    )
+    more = len(values) - MAX_EXAMPLES
+    return shown + (f" and {more} more" if more > 0 else "")

@@ -12,13 +12,13 @@ Each failure is reported with up to five (file line, value) examples, taken from
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
 import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,24 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
-from lstm_model.data import MAX_EXAMPLES, file_line, row_label
-from lstm_model.errors import DataValidationError, PipelineInputError
+from lstm_model.cadence import infer_cadence
+from lstm_model.config import PipelineConfig
+from lstm_model.data import MAX_EXAMPLES, file_line
+from lstm_model.errors import PipelineInputError
+from lstm_model.policies import outlier_bounds
+from lstm_model.validation_report import ExpectationOutcome, ValidationReport
+
+__all__ = [
+    "BASE_SUITE_PATH",
+    "ExpectationOutcome",
+    "ValidationReport",
+    "load_suite",
+    "numeric_features",
+    "numeric_target",
+    "required_rows",
+    "validate_frame",
+    "validate_series",
+]
 
 BASE_SUITE_PATH = Path(__file__).resolve().parent.parent / "expectations" / "base_suite.json"
 # Ask GX for more unexpected rows than we show, so the examples are not cut by GX.
@@ -57,121 +73,63 @@ def _gx() -> Any:
     return gx
 
 
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    """One expectation's verdict, with examples that point at file lines.
+def required_rows(config: PipelineConfig) -> tuple[int, str]:
+    """Fewest rows a series needs: data.min_rows, or enough for the longest lookback.
 
-    Attributes:
-        expectation: The GX expectation type, e.g. ``expect_column_values_to_be_unique``.
-        column: The column it checks, or None for table-level expectations.
-        success: Whether it passed.
-        unexpected_count: How many rows broke it (0 for table-level expectations).
-        examples: Up to five (file line, value) pairs; file line = data-row index + 2.
-        description: What it checks, in words (from the suite, else the type).
-        fix: How to fix a failure.
-        observed: GX's observed value for table-level expectations (e.g. the row count).
-        error: GX's message when the expectation could not be evaluated at all.
+    The lookback is only chosen during analysis, so the worst case is assumed: the training
+    part (1 - validation - test fraction of the rows) must hold ``analysis.max_lookback +
+    analysis.max_differencing`` warm-up rows plus the minimum number of training windows.
+
+    Args:
+        config: Supplies data.min_rows, the split fractions and the analysis bounds.
+
+    Returns:
+        The number of rows, and why, in words (for messages).
     """
+    from lstm_model.preprocess import MIN_TRAIN_WINDOWS
 
-    expectation: str
-    column: str | None
-    success: bool
-    unexpected_count: int = 0
-    examples: list[tuple[int, Any]] = field(default_factory=list)
-    description: str = ""
-    fix: str = ""
-    observed: Any = None
-    error: str | None = None
-
-    def evidence(self, source: str = "") -> str:
-        """What GX saw: bad rows with their values, the observed value, or why it did not run."""
-        if self.error:
-            return f"could not be checked ({self.error.splitlines()[0]})"
-        if self.examples:
-            shown = ", ".join(
-                f"{row_label(line - 2, source)}: {_show(value)}" for line, value in self.examples
-            )
-            more = self.unexpected_count - len(self.examples)
-            return f"{self.unexpected_count} bad row(s), e.g. {shown}" + (
-                f" and {more} more" if more > 0 else ""
-            )
-        if self.success or self.observed is None:
-            return ""
-        if self.expectation == "expect_table_row_count_to_be_between":
-            return f"the series has {self.observed} rows"
-        return f"observed {self.observed}"
-
-    def explain(self, source: str = "") -> str:
-        """One line: what failed, where (lines and values) and how to fix it."""
-        where = f", column '{self.column}'" if self.column else ""
-        text = f"{self.description or self.expectation} ({self.expectation}{where})"
-        evidence = self.evidence(source)
-        text += f": {evidence}" if evidence else ""
-        return f"{text}. Fix: {self.fix}." if self.fix else f"{text}."
+    train_fraction = 1.0 - config.split.validation_fraction - config.split.test_fraction
+    warmup = config.analysis.max_lookback + config.analysis.max_differencing
+    needed = math.ceil((warmup + MIN_TRAIN_WINDOWS) / train_fraction - 1e-9)
+    reason = (
+        f"lookback up to {config.analysis.max_lookback} + differencing up to "
+        f"{config.analysis.max_differencing} + {MIN_TRAIN_WINDOWS} training windows need "
+        f"{warmup + MIN_TRAIN_WINDOWS} training rows, which are {train_fraction:.0%} of the series "
+        f"after {config.split.validation_fraction:.0%} validation and "
+        f"{config.split.test_fraction:.0%} test"
+    )
+    if config.data.min_rows >= needed:
+        return config.data.min_rows, "data.min_rows"
+    return needed, reason
 
 
-@dataclass
-class ValidationReport:
-    """The result of validating one series against one suite."""
+def validate_frame(
+    frame: pd.DataFrame, config: PipelineConfig, source: str | Path = ""
+) -> ValidationReport:
+    """Validate a loaded series with the base suite plus ``data.extra_suites``.
 
-    success: bool
-    outcomes: list[ExpectationOutcome]
-    statistics: dict[str, Any]
-    raw: dict[str, Any]
-    source: str = ""
-    suite_name: str = ""
+    Args:
+        frame: The series from ingestion (``[time_column, target, *exogenous]``).
+        config: Column names, policies, extra suites and the bounds behind the row minimum.
+        source: The file the series came from, named in messages.
 
-    @property
-    def failures(self) -> list[ExpectationOutcome]:
-        """The outcomes that did not pass."""
-        return [outcome for outcome in self.outcomes if not outcome.success]
-
-    def to_markdown(self) -> str:
-        """A Markdown table of every expectation, for a Prefect artifact or a report."""
-        passed = len(self.outcomes) - len(self.failures)
-        lines = [
-            f"## Data validation: {'passed' if self.success else 'FAILED'}",
-            "",
-            f"Source: `{self.source or 'dataframe'}` · suite `{self.suite_name}` · "
-            f"{passed} of {len(self.outcomes)} expectations passed.",
-            "",
-            "| Expectation | Column | Result | Examples |",
-            "|---|---|---|---|",
-        ]
-        for outcome in self.outcomes:
-            cells = [
-                f"{outcome.description or outcome.expectation}",
-                outcome.column or "(table)",
-                "pass" if outcome.success else "**FAIL**",
-                outcome.evidence(self.source),
-            ]
-            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-        return "\n".join(lines) + "\n"
-
-    def raise_for_failures(self) -> None:
-        """Raise DataValidationError listing each failed expectation; do nothing on success.
-
-        Raises:
-            DataValidationError: With one line per failed expectation and ``failures`` set.
-        """
-        failures = self.failures
-        if self.success and not failures:
-            return
-        # Checks on a missing column all fail with GX errors: one line for the column says it.
-        missing = {o.column for o in failures if o.expectation == "expect_column_to_exist"}
-        listed = [o for o in failures if not (o.error and o.column in missing)]
-        bullets = "\n".join(f"  - {outcome.explain(self.source)}" for outcome in listed)
-        if len(listed) < len(failures):
-            bullets += (
-                f"\n  - ({len(failures) - len(listed)} more check(s) could not run because "
-                "their column is missing.)"
-            )
-        raise DataValidationError(
-            f"{self.source or 'The series'} failed data validation (suite '{self.suite_name}'): "
-            f"{len(failures)} of {len(self.outcomes)} expectations failed.\n{bullets}\n"
-            "Fix the data file (or the configuration) and run again.",
-            failures=failures,
-        )
+    Returns:
+        The report; call ``raise_for_failures()`` to stop on a failure.
+    """
+    data = config.data
+    min_rows, reason = required_rows(config)
+    return validate_series(
+        frame,
+        data.time_column,
+        data.target,
+        min_rows,
+        source=source,
+        exogenous=data.exogenous,
+        extra_suites=data.extra_suites,
+        outliers=data.outliers,
+        outlier_threshold=data.outlier_threshold,
+        min_rows_reason=reason,
+    )
 
 
 def validate_series(
@@ -181,32 +139,60 @@ def validate_series(
     min_rows: int,
     suite_path: str | Path | None = None,
     source: str | Path = "",
+    *,
+    exogenous: Sequence[str] = (),
+    extra_suites: Sequence[str | Path] = (),
+    outliers: str = "warn",
+    outlier_threshold: float = 8.0,
+    min_rows_reason: str = "data.min_rows",
 ) -> ValidationReport:
-    """Run a GX expectation suite on the series, with an ephemeral (in-memory) GX context.
+    """Run GX expectation suites on the series, with an ephemeral (in-memory) GX context.
 
     Args:
         frame: The series, as returned by ``load_series`` (index = 0-based data-row number).
         time_column: Name of the timestamp column.
         target: Name of the value column.
         min_rows: Fewest rows accepted.
-        suite_path: A suite JSON to apply instead of ``expectations/base_suite.json``.
+        suite_path: The main suite; None for ``expectations/base_suite.json``.
         source: The file the series came from, named in messages.
+        exogenous: Feature columns, checked like the target (expectations marked
+            ``meta.each_feature``).
+        extra_suites: User suites applied in addition to the main one.
+        outliers: 'warn' (outlier-bounds failures are warnings) or 'fail'.
+        outlier_threshold: Robust z-score of the outlier bounds.
+        min_rows_reason: Why ``min_rows`` rows are needed, for the message.
 
     Returns:
-        The report; call ``raise_for_failures()`` to stop on a failure.
+        The report, with GX's rendered HTML Data Docs page in ``html``.
 
     Raises:
-        PipelineInputError: The suite file is missing or is not a valid GX suite.
+        PipelineInputError: A suite file is missing or is not a valid GX suite.
     """
     gx = _gx()
-    suite = load_suite(suite_path or BASE_SUITE_PATH, time_column, target)
-    parameters = {
+    columns = [target, *exogenous]
+    paths = [suite_path or BASE_SUITE_PATH, *extra_suites]
+    suites = [load_suite(path, time_column, target, exogenous) for path in paths]
+    suite = gx.ExpectationSuite(
+        name="+".join(item.name for item in suites),
+        expectations=[copy.copy(e) for item in suites for e in item.expectations],
+    )
+    for expectation in suite.expectations:
+        if (expectation.meta or {}).get("policy") == "outliers":
+            expectation.severity = "warning" if outliers == "warn" else "critical"
+    checked = _checkable(frame, columns)
+    steps_column = f"{time_column}__steps"
+    if time_column in checked.columns:
+        checked[steps_column] = _grid_steps(checked[time_column])
+    parameters: dict[str, Any] = {
         "time_column": time_column,
         "target": target,
         "min_rows": min_rows,
+        "min_rows_reason": min_rows_reason,
         "non_finite_values": [math.inf, -math.inf],
     }
-    checked = _checkable(frame, target)
+    for column in columns:
+        low, high = outlier_bounds(checked.get(column, pd.Series(dtype=float)), outlier_threshold)
+        parameters[f"outlier_low__{column}"], parameters[f"outlier_high__{column}"] = low, high
 
     context = gx.get_context(mode="ephemeral")
     # Else tqdm prints "Calculating Metrics" bars to stderr for every validation.
@@ -229,14 +215,47 @@ def validate_series(
     order = {expectation.id: position for position, expectation in enumerate(suite.expectations)}
     results = sorted(result.results, key=lambda item: order.get(item.expectation_config.id, 0))
     outcomes = [_outcome(item, checked, row_numbers, parameters) for item in results]
+    critical = [o for o in outcomes if not o.success and o.severity != "warning"]
     return ValidationReport(
-        success=bool(result.success),
+        success=not critical,
         outcomes=outcomes,
         statistics=dict(result.statistics),
         raw=json.loads(json.dumps(result.to_json_dict(), default=str)),
         source=str(source),
         suite_name=suite.name,
+        html=_data_docs_html(result),
     )
+
+
+def _grid_steps(times: pd.Series) -> np.ndarray:
+    """Steps of the inferred cadence from the previous row (1 = regular; -1 = no cadence)."""
+    steps = np.ones(len(times))
+    present = times.notna().to_numpy()
+    if present.sum() < 3:
+        return steps
+    cadence = infer_cadence(times[present])
+    if cadence is None:
+        steps[1:] = -1
+        return steps
+    positions = cadence.positions(times[present])
+    present_steps = np.ones(int(present.sum()))
+    present_steps[1:] = np.diff(positions)
+    steps[present] = present_steps
+    return steps
+
+
+def _data_docs_html(result: Any) -> str:
+    """GX's own Data Docs page for one validation result, rendered offline to HTML.
+
+    The page's styles and scripts link to public CDNs; without them it is plain but complete.
+    """
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    try:
+        return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
+    except Exception as error:  # noqa: BLE001 - a rendering bug must not hide the verdict
+        return f"<html><body><p>Data Docs could not be rendered: {error}</p></body></html>"
 
 
 def numeric_target(frame: pd.DataFrame, target: str) -> pd.Series:
@@ -290,13 +309,19 @@ def numeric_features(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return np.column_stack([numeric_target(frame, column).to_numpy() for column in columns])
 
 
-def load_suite(path: str | Path, time_column: str, target: str) -> Any:
+def load_suite(
+    path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
+) -> Any:
     """Read a suite JSON and bind its ``{time_column}`` / ``{target}`` column templates.
+
+    An expectation with ``meta.each_feature: true`` is applied to the target and to every
+    exogenous column: one copy per column.
 
     Args:
         path: The suite file (``json.dump(suite.to_json_dict())`` output, or hand-written).
-        time_column: Replaces the ``"{time_column}"`` template.
-        target: Replaces the ``"{target}"`` template.
+        time_column: Replaces ``{time_column}`` in kwargs (also inside longer strings).
+        target: Replaces ``{target}`` likewise.
+        exogenous: Feature columns that ``each_feature`` expectations also check.
 
     Returns:
         A ``great_expectations.ExpectationSuite``.
@@ -309,24 +334,26 @@ def load_suite(path: str | Path, time_column: str, target: str) -> Any:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise PipelineInputError(
-            f"Expectation suite not found: {path}. Check data.suite_path, "
-            "or leave it unset to use expectations/base_suite.json."
+            f"Expectation suite not found: {path}. Check the paths in data.extra_suites."
         ) from error
     except json.JSONDecodeError as error:
         raise PipelineInputError(
             f"Expectation suite {path} is not valid JSON (line {error.lineno}: {error.msg}). "
             "Fix the file, e.g. by writing it with json.dump(suite.to_json_dict(), f)."
         ) from error
-    templates = {"{time_column}": time_column, "{target}": target}
     try:
         data["expectations"] = [
             # An id per expectation lets results be put back in suite order.
             {
                 **item,
-                "id": item.get("id") or str(uuid.uuid4()),
-                "kwargs": _bind(item.get("kwargs", {}), templates),
+                "id": str(uuid.uuid4()) if each or not item.get("id") else item["id"],
+                "kwargs": _bind(
+                    item.get("kwargs", {}), {"{time_column}": time_column, "{target}": column}
+                ),
             }
             for item in data.get("expectations", [])
+            for each in [bool((item.get("meta") or {}).get("each_feature"))]
+            for column in ([target, *exogenous] if each else [target])
         ]
         return _gx().ExpectationSuite(**data)
     except Exception as error:  # GX raises pydantic, TypeError and its own errors here
@@ -339,7 +366,9 @@ def load_suite(path: str | Path, time_column: str, target: str) -> Any:
 def _bind(value: Any, templates: dict[str, str]) -> Any:
     """Replace template strings anywhere in an expectation's kwargs."""
     if isinstance(value, str):
-        return templates.get(value, value)
+        for template, name in templates.items():
+            value = value.replace(template, name)
+        return value
     if isinstance(value, list):
         return [_bind(item, templates) for item in value]
     if isinstance(value, dict):
@@ -347,25 +376,26 @@ def _bind(value: Any, templates: dict[str, str]) -> Any:
     return value
 
 
-def _checkable(frame: pd.DataFrame, target: str) -> pd.DataFrame:
-    """The frame as GX should see it: the target either numeric or an object column.
+def _checkable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The frame as GX should see it: each value column either numeric or an object column.
 
     pandas reads a column with a single bad cell (``"12,3"``) entirely as text. Turning the
     cells that are numbers into numbers, and keeping the others as written, lets the type
     check name exactly the bad cells instead of every row.
     """
-    if target not in frame.columns:
-        return frame  # expect_column_to_exist reports it
     checked = frame.copy()
-    column = checked[target]
-    if is_numeric_dtype(column) and not is_bool_dtype(column):
-        if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
-            # Nullable Int64/Float64: pd.NA becomes NaN, which the null check understands.
-            checked[target] = column.astype("float64")
-        return checked
-    as_object = column.astype(object)
-    parsed = pd.to_numeric(as_object, errors="coerce")
-    checked[target] = as_object.where(parsed.isna(), parsed.astype(object))
+    for name in columns:
+        if name not in frame.columns:
+            continue  # expect_column_to_exist reports it
+        column = checked[name]
+        if is_numeric_dtype(column) and not is_bool_dtype(column):
+            if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+                # Nullable Int64/Float64: pd.NA becomes NaN, which the null check understands.
+                checked[name] = column.astype("float64")
+            continue
+        as_object = column.astype(object)
+        parsed = pd.to_numeric(as_object, errors="coerce")
+        checked[name] = as_object.where(parsed.isna(), parsed.astype(object))
     return checked
 
 
@@ -378,9 +408,18 @@ def _outcome(
     result = item.result or {}
     positions = result.get("partial_unexpected_index_list") or []
     examples = []
+    time_column = parameters["time_column"]
     for position in positions[:MAX_EXAMPLES]:
         row = row_numbers[int(position)]
         value = checked[column].iloc[int(position)] if column in checked.columns else None
+        if column == f"{time_column}__steps":
+            # A derived column: show the timestamp and what its step means instead.
+            stamp = checked[time_column].iloc[int(position)].isoformat()
+            value = (
+                f"{stamp} (no regular frequency)"
+                if value < 0
+                else f"{stamp} ({value:g} step(s) after the previous row)"
+            )
         examples.append((file_line(row), value))
     fix = (config.meta or {}).get("fix") or _FIX_BY_TYPE.get(config.type, "")
     return ExpectationOutcome(
@@ -393,6 +432,7 @@ def _outcome(
         fix=fix.format_map(_Defaulting(parameters)),
         observed=result.get("observed_value"),
         error=_exception_message(item.exception_info),
+        severity=str(getattr(config.severity, "value", config.severity) or "critical"),
     )
 
 
@@ -419,17 +459,3 @@ class _Defaulting(dict):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
-
-
-def _show(value: Any) -> str:
-    """A value as a user would recognise it from the file."""
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return "(empty)"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _cell(text: str) -> str:
-    """Escape a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")

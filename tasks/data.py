@@ -1,7 +1,8 @@
-"""Prefect tasks: load the series and validate it with Great Expectations.
+"""Prefect tasks: load the series (with the ingestion policies) and validate it with GX.
 
-Thin wrappers over ``lstm_model.data`` and ``lstm_model.validation``: they add logging and a
-Markdown artifact. Bad input is not transient, so neither task retries, and neither caches:
+Thin wrappers over ``lstm_model.data``, ``lstm_model.policies`` and
+``lstm_model.validation``: they add logging, MLflow artifacts (when a run is active) and
+Markdown artifacts. Bad input is not transient, so neither task retries, and neither caches:
 the same path may hold different data on the next run.
 """
 
@@ -9,75 +10,99 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.config import PipelineConfig
-from lstm_model.data import infer_frequency, load_series
-from lstm_model.validation import ValidationReport, validate_series
+from lstm_model.data import load_series
+from lstm_model.policies import apply_policies
+from lstm_model.validation import ValidationReport, validate_frame
 
+INGESTION_ARTIFACT_KEY = "data-ingestion"
 VALIDATION_ARTIFACT_KEY = "data-validation"
 
 
 @task(name="load-data", retries=0, cache_policy=NO_CACHE)
 def load_data(path: str | Path, config: PipelineConfig) -> pd.DataFrame:
-    """Read the series named by ``path`` (CSV or Parquet) and sort it by time.
+    """Read the series (CSV/Parquet, local or s3://), sort it and apply the data policies.
 
     Args:
-        path: The data file.
-        config: Supplies ``data.time_column`` and ``data.target``.
+        path: The data file or ``s3://`` URI.
+        config: Supplies the columns and the policies of ``config.data``.
 
     Returns:
-        The two-column frame of ``lstm_model.data.load_series``.
+        The frame ``[time_column, target, *exogenous]`` after the policies; the ingestion
+        report is logged to MLflow (``ingestion_report.json``) and as a Prefect artifact.
 
     Raises:
-        PipelineInputError: The file or its columns or timestamps are unusable.
+        PipelineInputError: The file, its columns or its timestamps are unusable.
     """
-    frame = load_series(path, config.data.time_column, config.data.target)
-    times = frame[config.data.time_column].dropna()
-    span = f"{times.min()} .. {times.max()}" if not times.empty else "no timestamps"
-    get_run_logger().info(
-        "loaded %d rows from %s (%s, frequency %s)",
-        len(frame),
-        path,
-        span,
-        infer_frequency(times) or "irregular",
+    data = config.data
+    frame = load_series(path, data.time_column, data.target, data.exogenous)
+    frame, report = apply_policies(frame, data, source=str(path))
+    create_markdown_artifact(
+        key=INGESTION_ARTIFACT_KEY,
+        markdown=report.to_markdown(),
+        description=f"Ingestion of {path}: policies applied",
     )
+    if mlflow.active_run():
+        mlflow.log_dict(report.to_dict(), "data/ingestion_report.json")
+        mlflow.log_params({"data.frequency_inferred": report.frequency or "irregular"})
+    logger = get_run_logger()
+    logger.info(
+        "loaded %d rows from %s, kept %d (time zone %s, frequency %s)",
+        report.rows_read,
+        path,
+        report.rows_out,
+        report.timezone,
+        report.frequency or "irregular",
+    )
+    for decision in report.decisions:
+        logger.warning(
+            "%s: %d found, policy %s: %s",
+            decision.check,
+            decision.found,
+            decision.policy,
+            decision.action,
+        )
     return frame
 
 
 @task(name="validate-data", retries=0, cache_policy=NO_CACHE)
 def validate_data(frame: pd.DataFrame, config: PipelineConfig, source: str) -> ValidationReport:
-    """Run the expectation suite, publish the report as an artifact, stop on any failure.
+    """Run the base suite plus ``data.extra_suites``; publish the report; stop on any failure.
 
     Args:
         frame: The series from ``load_data``.
-        config: Supplies the column names, ``data.min_rows`` and ``data.suite_path``.
+        config: Column names, policies, extra suites and the bounds of the row minimum.
         source: The data file, named in the report and in error messages.
 
     Returns:
-        The passing report.
+        The passing report (warnings, e.g. outliers under data.outliers='warn', included).
 
     Raises:
-        DataValidationError: At least one expectation failed; the message lists each one.
+        DataValidationError: At least one critical expectation failed; the message lists them.
     """
     logger = get_run_logger()
-    report = validate_series(
-        frame,
-        time_column=config.data.time_column,
-        target=config.data.target,
-        min_rows=config.data.min_rows,
-        suite_path=config.data.suite_path,
-        source=source,
-    )
+    report = validate_frame(frame, config, source=source)
     # Published before raising, so a failed run still shows which rows broke which check.
     create_markdown_artifact(
         key=VALIDATION_ARTIFACT_KEY,
         markdown=report.to_markdown(),
         description=f"Great Expectations validation of {source}",
     )
+    if mlflow.active_run():
+        mlflow.log_dict(report.raw, "data/validation_result.json")
+        mlflow.log_text(report.html, "data/data_docs.html")
+        mlflow.log_metrics(
+            {
+                "validation_failures": len(report.failures),
+                "validation_warnings": len(report.warnings),
+            }
+        )
     statistics = report.statistics
     logger.info(
         "validation of %s with suite '%s': %s of %s expectations passed",
@@ -86,6 +111,8 @@ def validate_data(frame: pd.DataFrame, config: PipelineConfig, source: str) -> V
         statistics.get("successful_expectations"),
         statistics.get("evaluated_expectations"),
     )
+    for outcome in report.warnings:
+        logger.warning("warning: %s", outcome.explain(source))
     for outcome in report.failures:
         logger.error("failed: %s", outcome.explain(source))
     report.raise_for_failures()

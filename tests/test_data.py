@@ -134,7 +134,7 @@ def test_base_suite_is_a_loadable_gx_suite():
 
     suite = gx.ExpectationSuite(**json.loads(BASE_SUITE_PATH.read_text()))
     assert suite.name == "lstm_pipeline_base"
-    assert len(suite.expectations) == 8
+    assert len(suite.expectations) == 12
 
 
 def test_valid_series_passes_and_target_becomes_float(tmp_path):
@@ -145,7 +145,8 @@ def test_valid_series_passes_and_target_becomes_float(tmp_path):
     report.raise_for_failures()
 
     assert report.success and not report.failures
-    assert report.statistics["evaluated_expectations"] == 8
+    assert report.statistics["evaluated_expectations"] == 12
+    assert "<html" in report.html and "Great Expectations" in report.html  # GX Data Docs page
     json.dumps(report.raw)  # serialisable, for logging
     target = numeric_target(frame, "value")
     assert target.dtype == "float64" and target.tolist() == [float(i) for i in range(48)]
@@ -192,8 +193,7 @@ def test_duplicate_timestamps_fail(tmp_path):
 
     report = validate_file(path)
 
-    (failure,) = report.failures
-    assert failure.expectation == "expect_column_values_to_be_unique"
+    failure = next(o for o in report.failures if o.expectation.endswith("_to_be_unique"))
     assert sorted(line for line, _ in failure.examples) == [6, 47]
     with pytest.raises(DataValidationError, match="each timestamp must appear once"):
         report.raise_for_failures()
@@ -231,7 +231,7 @@ def test_too_few_rows_fail(tmp_path):
         report.raise_for_failures()
 
 
-def test_user_suite_is_applied_instead_of_the_base_one(tmp_path):
+def test_user_suite_is_applied_in_addition_to_the_base_one(tmp_path):
     suite = {
         "name": "house_rules",
         "expectations": [
@@ -244,12 +244,14 @@ def test_user_suite_is_applied_instead_of_the_base_one(tmp_path):
     }
     suite_path = tmp_path / "suite.json"
     suite_path.write_text(json.dumps(suite))
-    # Only 3 rows: the base suite's row count would fail, the user suite does not check it.
     path = monthly_csv(tmp_path / "s.csv", values=[5.0, 500.0, 7.0])
 
-    report = validate_file(path, suite_path=suite_path)
+    report = validate_file(path, extra_suites=[suite_path])
 
-    assert report.suite_name == "house_rules" and len(report.outcomes) == 1
+    assert report.suite_name == "lstm_pipeline_base+house_rules" and len(report.outcomes) == 13
+    failed = {outcome.expectation for outcome in report.failures}
+    # The base suite still runs (too few rows) next to the user's rule.
+    assert failed == {"expect_table_row_count_to_be_between", "expect_column_values_to_be_between"}
     with pytest.raises(DataValidationError, match=r"line 3: 500.0.*values must lie in 0..100"):
         report.raise_for_failures()
 
@@ -276,7 +278,7 @@ def test_tasks_pass_a_valid_series_and_publish_the_report(tmp_path, data_flow):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    path = monthly_csv(tmp_path / "s.csv")
+    path = monthly_csv(tmp_path / "s.csv", n=80)  # the default max_lookback needs 78 rows
 
     report = data_flow(str(path), PipelineConfig())
 
