@@ -1,72 +1,292 @@
-"""TensorFlow SavedModel export, verified against the Keras model before anything ships."""
+"""TensorFlow SavedModel export with the preprocessing inside the serving graph, verified in a
+fresh process before anything is registered or pushed.
+
+The SavedModel has two signatures:
+
+- ``serving_default``: ``history`` (batch, warmup, 1 + k) float64 raw values in original units
+  (target in column 0, exogenous features after it, oldest row first) -> ``forecast`` (batch,)
+  float64, the next value in original units. Differencing, scaling and their inverse run in the
+  graph, so TensorFlow Serving (SageMaker) needs nothing else.
+- ``windows``: ``window`` (batch, lookback, 1 + k) float32 scaled windows -> the model's scaled
+  output, for checks against the Keras model.
+
+``saved_model.pb`` and ``variables/`` sit at the top of the directory (TF Serving layout), next to
+``preprocessing.json`` (the fitted transform, for provenance and for the pyfunc's column names).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from lstm_model.forecast import one_step_forecasts
 from lstm_model.preprocess import SeriesTransform
 
 # The transform travels inside the package, next to saved_model.pb.
 PREPROCESSING_FILE = "preprocessing.json"
+SERVING_SIGNATURE = "serving_default"
+WINDOWS_SIGNATURE = "windows"
+HISTORY_INPUT = "history"
+FORECAST_OUTPUT = "forecast"
+WINDOW_INPUT = "window"
+
+# Run by a fresh interpreter: plain TensorFlow and NumPy only, no code of ours.
+_CHECK_SCRIPT = """
+import sys
+import numpy as np
+import tensorflow as tf
+directory, inputs, outputs = sys.argv[1:4]
+serve = tf.saved_model.load(directory).signatures["serving_default"]
+history = np.load(inputs)["history"]
+forecast = serve(history=tf.constant(history, dtype=tf.float64))["forecast"].numpy()
+np.savez(outputs, forecast=forecast)
+"""
 
 
 class ExportVerificationError(RuntimeError):
-    """The reloaded SavedModel does not reproduce the Keras model's forecasts."""
+    """The exported SavedModel does not reproduce the pipeline's forecasts."""
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """How closely the reloaded SavedModel matched the pipeline on sample histories."""
+
+    samples: int
+    max_abs_difference: float
+    max_rel_difference: float
+    tolerance: float
+
+
+def _difference_matrix(transform: SeriesTransform) -> np.ndarray:
+    """M (warmup, lookback) with ``history_target @ M`` = the differenced target window."""
+    coefficients = transform.coefficients
+    matrix = np.zeros((transform.warmup, transform.lookback))
+    columns = np.arange(transform.lookback)
+    # Differenced value j of the window is sum_k c[k] * raw[j + order - k].
+    for lag, coefficient in enumerate(coefficients):
+        matrix[columns + transform.order - lag, columns] = coefficient
+    return matrix
 
 
 def export_saved_model(model: keras.Model, transform: SeriesTransform, directory: Path) -> Path:
-    """Write a TF SavedModel (signatures ``serve`` and ``serving_default``) plus the transform.
+    """Write the SavedModel (raw-history serving signature plus ``windows``) and the transform.
+
+    Args:
+        model: Maps scaled windows (batch, lookback, 1 + k) to scaled forecasts (batch, 1).
+        transform: The fitted transform the model was trained with.
+        directory: Where to write; ``saved_model.pb`` and ``variables/`` land at its top.
 
     Returns:
         The SavedModel directory.
     """
+    import tensorflow as tf
+
     directory = Path(directory)
-    model.export(str(directory), format="tf_saved_model", verbose=False)
+    order, warmup, features = transform.order, transform.warmup, transform.n_features
+    difference = tf.constant(_difference_matrix(transform), tf.float64)
+    # Undifferencing: the next value adds back -sum_{k>=1} c[k] y[T-k], the last order values.
+    undifference = tf.constant(-transform.coefficients[1:][::-1].copy(), tf.float64)
+    mean, scale = transform.mean, transform.scale
+    feature_means = tf.constant(np.asarray(transform.feature_means).reshape(1, 1, -1), tf.float64)
+    feature_scales = tf.constant(np.asarray(transform.feature_scales).reshape(1, 1, -1), tf.float64)
+
+    def serve(history):
+        target = history[:, :, 0]
+        z = (tf.linalg.matmul(target, difference) - mean) / scale
+        window = z[:, :, tf.newaxis]
+        if features > 1:
+            exogenous = (history[:, order:, 1:] - feature_means) / feature_scales
+            window = tf.concat([window, exogenous], axis=-1)
+        scaled = tf.reshape(model(tf.cast(window, tf.float32), training=False), [-1])
+        forecast = tf.cast(scaled, tf.float64) * scale + mean
+        if order:
+            forecast += tf.linalg.matvec(target[:, warmup - order :], undifference)
+        return {FORECAST_OUTPUT: forecast}
+
+    def windows(window):
+        return {FORECAST_OUTPUT: model(window, training=False)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name=SERVING_SIGNATURE,
+        fn=serve,
+        input_signature=[tf.TensorSpec((None, warmup, features), tf.float64, name=HISTORY_INPUT)],
+    )
+    archive.add_endpoint(
+        name=WINDOWS_SIGNATURE,
+        fn=windows,
+        input_signature=[
+            tf.TensorSpec((None, transform.lookback, features), tf.float32, name=WINDOW_INPUT)
+        ],
+    )
+    archive.write_out(str(directory), verbose=False)
     (directory / PREPROCESSING_FILE).write_text(transform.to_json())
     return directory
 
 
-def load_window_predictor(directory: Path):
-    """Load a SavedModel with plain TensorFlow; returns windows (k, lookback, f) -> forecasts (k,).
+def load_transform(directory: Path) -> SeriesTransform:
+    """The transform an export was made with (its ``preprocessing.json``)."""
+    return SeriesTransform.from_json((Path(directory) / PREPROCESSING_FILE).read_text())
 
-    The transform it was trained with is read from the same directory.
+
+def load_history_predictor(directory: Path):
+    """Load the serving signature with plain TensorFlow.
+
+    Returns:
+        A function raw histories (batch, warmup, 1 + k) -> forecasts (batch,) in original units.
     """
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(directory))
-    serve = loaded.signatures["serving_default"]
-    input_name = next(iter(serve.structured_input_signature[1]))
+    serve = loaded.signatures[SERVING_SIGNATURE]
+
+    def predict(histories: np.ndarray) -> np.ndarray:
+        histories = tf.constant(np.asarray(histories, dtype=np.float64))
+        return serve(**{HISTORY_INPUT: histories})[FORECAST_OUTPUT].numpy()
+
+    predict.saved_model = loaded  # type: ignore[attr-defined]  # keep it alive with the function
+    return predict
+
+
+def load_window_predictor(directory: Path):
+    """Load the ``windows`` signature with plain TensorFlow.
+
+    Returns:
+        windows (k, lookback, 1 + k) -> scaled forecasts (k,), and the export's transform.
+    """
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(directory))
+    serve = loaded.signatures[WINDOWS_SIGNATURE]
 
     def predict(windows: np.ndarray) -> np.ndarray:
-        outputs = serve(**{input_name: tf.constant(windows, dtype=tf.float32)})
-        return next(iter(outputs.values())).numpy().reshape(-1)
+        outputs = serve(**{WINDOW_INPUT: tf.constant(windows, dtype=tf.float32)})
+        return outputs[FORECAST_OUTPUT].numpy().reshape(-1)
 
-    # Keep the loaded object alive as long as the function is.
     predict.saved_model = loaded  # type: ignore[attr-defined]
-    transform = SeriesTransform.from_json((Path(directory) / PREPROCESSING_FILE).read_text())
-    return predict, transform
+    return predict, load_transform(directory)
+
+
+def sample_histories(
+    transform: SeriesTransform, values: np.ndarray, count: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw histories for the last ``count`` forecastable targets (the step after the data too).
+
+    Returns:
+        Histories (count, warmup, 1 + k) and the original indices of their targets.
+    """
+    histories = transform.histories(values)
+    targets = np.arange(transform.warmup, len(values) + 1)
+    return np.ascontiguousarray(histories[-count:]), targets[-count:]
+
+
+def forecast_in_fresh_process(
+    directory: Path, histories: np.ndarray, timeout: float = 180
+) -> np.ndarray:
+    """Run the serving signature in a new Python process that imports only TensorFlow.
+
+    A fresh interpreter proves the SavedModel stands alone: no Keras objects, custom code or
+    state of this process can leak into the answer.
+
+    Raises:
+        ExportVerificationError: when the process fails or times out.
+    """
+    with tempfile.TemporaryDirectory(prefix="export-check-") as tmp:
+        inputs, outputs = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
+        np.savez(inputs, history=np.asarray(histories, dtype=np.float64))
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        try:
+            result = subprocess.run(
+                [sys.executable, "-c", _CHECK_SCRIPT, str(directory), str(inputs), str(outputs)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                cwd=tmp,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise ExportVerificationError(
+                f"loading {directory} with plain TensorFlow took over {timeout} s; "
+                "refusing to register or push it"
+            ) from error
+        if result.returncode != 0:
+            tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+            raise ExportVerificationError(
+                f"a fresh TensorFlow process could not serve {directory} "
+                f"(exit {result.returncode}): {tail}; refusing to register or push it"
+            )
+        with np.load(outputs) as loaded:
+            return loaded[FORECAST_OUTPUT]
 
 
 def verify_export(
-    directory: Path, model: keras.Model, windows: np.ndarray, tolerance: float = 1e-5
-) -> float:
-    """Reload the export and compare its forecasts with the Keras model's on ``windows``.
+    directory: Path,
+    model: keras.Model,
+    transform: SeriesTransform,
+    values: np.ndarray,
+    tolerance: float = 1e-6,
+    count: int = 64,
+) -> ExportCheck:
+    """Serve sample histories from the export in a fresh process and compare with the pipeline.
+
+    The pipeline's own forecast is :func:`one_step_forecasts` with the Keras model and the
+    fitted transform in NumPy; the export must match it within ``tolerance`` relative to the
+    series' scale: |served - pipeline| <= tolerance * (|pipeline| + transform.scale).
+
+    Args:
+        directory: The SavedModel directory.
+        model: The trained Keras model.
+        transform: The fitted transform.
+        values: The series, (n,) or (n, 1 + k); the last ``count`` forecastable steps are used.
+        tolerance: Relative tolerance; float32 inside the network keeps honest exports ~1e-9.
+        count: Number of sample histories.
 
     Returns:
-        The largest absolute difference.
+        The sizes of the differences.
 
     Raises:
-        ExportVerificationError: when any forecast differs by more than ``tolerance``.
+        ExportVerificationError: when any forecast is off or the export cannot be served.
     """
-    predict, _ = load_window_predictor(directory)
-    expected = model.predict(windows, verbose=0).reshape(-1)
-    difference = float(np.max(np.abs(predict(windows) - expected)))
-    if not difference <= tolerance:
+    histories, targets = sample_histories(transform, values, count)
+    expected = one_step_forecasts(
+        lambda windows: model.predict(windows, batch_size=1024, verbose=0), transform, values
+    )[targets]
+    served = forecast_in_fresh_process(directory, histories)
+    if served.shape != expected.shape:
         raise ExportVerificationError(
-            f"the SavedModel in {directory} differs from the trained model by {difference:.3g} "
-            f"(tolerance {tolerance}) on {len(windows)} windows; refusing to register or push it"
+            f"the SavedModel in {directory} returned {served.shape} forecasts for "
+            f"{expected.shape} sample windows; refusing to register or push it"
         )
-    return difference
+    difference = np.abs(served - expected)
+    relative = difference / (np.abs(expected) + transform.scale)
+    check = ExportCheck(len(targets), float(np.max(difference)), float(np.max(relative)), tolerance)
+    if not np.all(relative <= tolerance):
+        worst = int(np.nanargmax(relative)) if np.isfinite(relative).any() else 0
+        raise ExportVerificationError(
+            f"the SavedModel in {directory} does not reproduce the pipeline's forecasts: "
+            f"max difference {check.max_abs_difference:.3g} (relative "
+            f"{check.max_rel_difference:.3g} > {tolerance}) over {len(targets)} sample windows, "
+            f"worst at index {int(targets[worst])}; refusing to register or push it"
+        )
+    return check
+
+
+def describe_signature(transform: SeriesTransform) -> str:
+    """A one-line description of the serving signature, for logs and the README."""
+    return json.dumps(
+        {
+            "signature": SERVING_SIGNATURE,
+            "input": {HISTORY_INPUT: ["batch", transform.warmup, transform.n_features]},
+            "columns": list(transform.columns),
+            "output": {FORECAST_OUTPUT: ["batch"]},
+        }
+    )

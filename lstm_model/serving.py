@@ -1,39 +1,74 @@
 """The registered model: an MLflow pyfunc that forecasts from raw history in original units.
 
-Input: a DataFrame with a ``value`` column, the series in time order. Output: a DataFrame with
-one ``prediction`` per row, each forecast from the values *before* that row only (NaN where the
-history is shorter than the model's window). Append a row with a missing value to get the
-forecast of the next, unseen step.
+It serves from the exported SavedModel's ``serving_default`` signature, the very graph that
+goes to TensorFlow Serving, so the registry, the SageMaker package and the pipeline agree.
+
+Input: a DataFrame with a ``value`` column (plus the exogenous columns the model was trained
+with), the series in time order. Output: a DataFrame with one ``prediction`` per row, each
+forecast from the rows *before* it only (NaN where the history is shorter than the model's
+``warmup``). Append a row with a missing value to get the forecast of the next, unseen step.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from lstm_model.forecast import one_step_forecasts
+from lstm_model.preprocess import TARGET_COLUMN
 
-INPUT_COLUMN = "value"
+INPUT_COLUMN = TARGET_COLUMN
 OUTPUT_COLUMN = "prediction"
 
 
 class LSTMForecaster(mlflow.pyfunc.PythonModel):
-    """Wraps the exported SavedModel and its transform; needs no Keras to serve."""
+    """Wraps the exported SavedModel's serving signature; needs no Keras to serve."""
 
     def load_context(self, context) -> None:
-        from lstm_model.export import load_window_predictor
+        from lstm_model.export import load_history_predictor, load_transform
 
-        self._predict_windows, self.transform = load_window_predictor(
-            context.artifacts["saved_model"]
-        )
+        directory = context.artifacts["saved_model"]
+        self._predict_histories = load_history_predictor(directory)
+        transform = load_transform(directory)
+        self.columns = list(transform.columns)
+        self.warmup = transform.warmup
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        values = pd.DataFrame(model_input)[INPUT_COLUMN].to_numpy(dtype=float)
-        forecasts = one_step_forecasts(self._predict_windows, self.transform, values)[:-1]
-        return pd.DataFrame({OUTPUT_COLUMN: forecasts})
+        frame = pd.DataFrame(model_input)
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"the model needs columns {self.columns}; missing {missing} in the input"
+            )
+        return pd.DataFrame({OUTPUT_COLUMN: self.forecast(frame[self.columns].to_numpy(float))})
+
+    def forecast(self, values: np.ndarray) -> np.ndarray:
+        """One forecast per row from the rows before it (NaN while the history is short)."""
+        forecasts = np.full(len(values), np.nan)
+        if len(values) <= self.warmup:
+            return forecasts
+        # Row i of the view holds rows [i, i + warmup): the history of row i + warmup. The last
+        # row's own value is never an input, so it may be missing.
+        histories = np.lib.stride_tricks.sliding_window_view(
+            values[:-1], self.warmup, axis=0
+        ).transpose(0, 2, 1)
+        forecasts[self.warmup :] = self._predict_histories(np.ascontiguousarray(histories))
+        return forecasts
 
 
-def history_frame(values: np.ndarray) -> pd.DataFrame:
-    """The model's input form for a series of values."""
-    return pd.DataFrame({INPUT_COLUMN: np.asarray(values, dtype=float)})
+def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The model's input form for a series of values, (n,) or (n, 1 + k) with the target first.
+
+    Args:
+        values: The series in time order.
+        columns: Column names, target first; default ``value`` for a 1-D series.
+    """
+    matrix = np.asarray(values, dtype=float)
+    if matrix.ndim == 1:
+        matrix = matrix[:, np.newaxis]
+    names = list(columns) if columns is not None else [INPUT_COLUMN]
+    if len(names) != matrix.shape[1]:
+        raise ValueError(f"{len(names)} column names for {matrix.shape[1]} value columns")
+    return pd.DataFrame(matrix, columns=names)

@@ -115,7 +115,10 @@ def log_forecaster(
     Returns:
         The registered model version.
     """
-    example = history_frame(example_values)
+    from lstm_model.export import load_transform
+
+    # The value column plus any exogenous columns, as the SavedModel was trained with them.
+    example = history_frame(example_values, load_transform(saved_model_dir).columns)
     # Only the dtypes matter for the signature; the forecasts themselves are not needed here.
     signature = infer_signature(example, pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}))
     info = mlflow.pyfunc.log_model(

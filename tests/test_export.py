@@ -1,39 +1,80 @@
-"""The export task: a SavedModel that reloads with plain TensorFlow and reproduces the model."""
+"""The export task: a SavedModel whose serving signature takes raw history and returns forecasts
+in original units, verified in a fresh TensorFlow process before anything ships."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import mlflow
 import numpy as np
 import pytest
+import tensorflow as tf
+from conftest import make_series
 
 from lstm_model.export import (
     PREPROCESSING_FILE,
+    SERVING_SIGNATURE,
     ExportVerificationError,
+    export_saved_model,
+    load_history_predictor,
     load_window_predictor,
     verify_export,
 )
+from lstm_model.forecast import one_step_forecasts
 from lstm_model.model import Architecture, build_lstm
+from lstm_model.preprocess import prepare
 from tasks.export import export
 
 
-def test_export_reloads_and_matches(prefect_harness, active_run, trained, tmp_path):
+def _pipeline(model, transform, values):
+    return one_step_forecasts(lambda w: model.predict(w, verbose=0), transform, values)
+
+
+def test_export_serves_raw_history_in_original_units(
+    prefect_harness, active_run, trained, tmp_path
+):
     model, data, _ = trained
     directory = export(model, data, tmp_path)
+    # TF Serving (SageMaker) layout: the SavedModel at the top of the folder.
     assert (directory / "saved_model.pb").exists() and (directory / "variables").is_dir()
+    assert (directory / PREPROCESSING_FILE).exists()
+    metrics = mlflow.get_run(active_run.info.run_id).data.metrics
+    assert metrics["export_max_rel_difference"] <= 1e-6
+
+    signature = tf.saved_model.load(str(directory)).signatures[SERVING_SIGNATURE]
+    spec = signature.structured_input_signature[1]["history"]
+    assert spec.shape.as_list() == [None, data.transform.warmup, 1]
+    assert spec.dtype == tf.float64
+
+    # A batch of raw histories in, forecasts in original units out: nothing else needed.
+    histories = data.transform.histories(data.values)
+    served = load_history_predictor(directory)(histories)
+    expected = _pipeline(model, data.transform, data.values)[data.transform.warmup :]
+    np.testing.assert_allclose(served, expected, rtol=1e-6)
+
     predict, transform = load_window_predictor(directory)
     assert transform == data.transform
     np.testing.assert_allclose(
         predict(data.x_test), model.predict(data.x_test, verbose=0).reshape(-1), atol=1e-5
     )
-    assert (directory / PREPROCESSING_FILE).exists()
-    assert "export_max_abs_difference" in mlflow.get_run(active_run.info.run_id).data.metrics
 
 
-def test_verification_refuses_a_mismatching_export(trained, tmp_path):
-    model, data, _ = trained
-    from lstm_model.export import export_saved_model
-
+def test_seasonal_and_exogenous_export_matches_the_pipeline_in_a_fresh_process(tmp_path):
+    rng = np.random.default_rng(0)
+    target = make_series(150)["value"].to_numpy()
+    values = np.column_stack([target, rng.normal(20, 5, 150), rng.normal(size=150)])
+    data = prepare(values, 1, 6, 0.15, 0.15, seasonal_differencing=1, season=12)
+    model = build_lstm(6, 3, Architecture(units=4))
     directory = export_saved_model(model, data.transform, tmp_path / "export")
-    other = build_lstm(data.transform.lookback, 1, Architecture(units=8))
+    check = verify_export(directory, model, data.transform, values, count=40)
+    assert check.samples == 40 and check.max_rel_difference <= 1e-6
+    histories = data.transform.histories(values)
+    assert histories.shape[1:] == (6 + 1 + 12, 3)
+
+
+def test_verification_refuses_an_export_whose_preprocessing_differs(trained, tmp_path):
+    model, data, _ = trained
+    shifted = dataclasses.replace(data.transform, mean=data.transform.mean + 0.1)
+    directory = export_saved_model(model, shifted, tmp_path / "export")
     with pytest.raises(ExportVerificationError, match="refusing to register or push"):
-        verify_export(directory, other, data.x_test)
+        verify_export(directory, model, data.transform, data.values, count=16)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import mlflow
 import numpy as np
+import pytest
+from conftest import make_series
 from mlflow import MlflowClient
 
 from lstm_model.export import export_saved_model
 from lstm_model.forecast import one_step_forecasts
+from lstm_model.model import Architecture, build_lstm
+from lstm_model.preprocess import prepare
 from lstm_model.serving import history_frame
 from lstm_model.tracking import champion_version
 from tasks.registry import promote_to_champion, promotion_decision, register
@@ -36,6 +40,29 @@ def test_register_then_promote(prefect_harness, active_run, trained, tmp_path):
         lambda w: model.predict(w, verbose=0), data.transform, data.values
     )[:-1]
     np.testing.assert_allclose(predictions, expected, rtol=1e-5, equal_nan=True)
+
+
+def test_pyfunc_takes_value_and_exogenous_columns_and_serves_the_saved_model_signature(
+    prefect_harness, active_run, tmp_path
+):
+    rng = np.random.default_rng(2)
+    values = np.column_stack([make_series(120)["value"].to_numpy(), rng.normal(5, 2, 120)])
+    data = prepare(values, 0, 6, 0.15, 0.15, 1, 12, columns=("value", "rain"))
+    model = build_lstm(6, 2, Architecture(units=4))
+    saved = export_saved_model(model, data.transform, tmp_path / "export")
+    version = register(saved, "registry-exogenous", data)
+
+    loaded = mlflow.pyfunc.load_model(f"models:/registry-exogenous/{version.version}")
+    assert [c.name for c in loaded.metadata.get_input_schema().inputs] == ["value", "rain"]
+    frame = history_frame(values, ["value", "rain"])
+    predictions = loaded.predict(frame)["prediction"].to_numpy()
+    expected = one_step_forecasts(lambda w: model.predict(w, verbose=0), data.transform, values)
+    np.testing.assert_allclose(predictions, expected[:-1], rtol=1e-6, equal_nan=True)
+    assert np.isnan(predictions[: data.transform.warmup]).all()
+    # The next step: a row whose own values are unknown yet.
+    frame.loc[len(frame)] = [np.nan, np.nan]
+    next_step = loaded.predict(frame)["prediction"].iloc[-1]
+    assert next_step == pytest.approx(expected[-1], rel=1e-6)
 
 
 def test_second_version_keeps_champion_until_promoted(
