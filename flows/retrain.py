@@ -20,8 +20,8 @@ from prefect.runtime import flow_run
 from lstm_model.config import PipelineConfig
 from lstm_model.data import content_hash, infer_frequency
 from lstm_model.delivery import parse_push_uri
+from lstm_model.preprocess import model_values
 from lstm_model.tracking import configure_tracking
-from lstm_model.validation import numeric_target
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
 from tasks.evaluation import compare, evaluate
@@ -70,7 +70,7 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
 
         frame = load_data(data_path, config)
         validate_data(frame, config, source=str(data_path))
-        values = numeric_target(frame, config.data.target).to_numpy()
+        values = model_values(frame, config.data.target, config.data.exogenous)
         timestamps = frame[config.data.time_column]
 
         analysis = analyze(values, infer_frequency(timestamps), config, work_dir)
