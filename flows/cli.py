@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from flows.cli_delivery import add_commands as add_delivery_commands
+
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", required=True, help="CSV file to write")
     predict.add_argument("--time-column", default="timestamp")
     predict.add_argument("--target", default="value")
+    parser.set_defaults(handlers=add_delivery_commands(commands))
     return parser
 
 
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     from lstm_model.errors import PipelineInputError
 
     try:
-        {"retrain": _retrain, "predict": _predict}[args.command](args)
+        handlers = {"retrain": _retrain, "predict": _predict, **args.handlers}
+        handlers[args.command](args)
     except PipelineInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,10 +1,11 @@
 """The retraining pipeline, visible in one function.
 
 load -> validate -> analyze -> preprocess -> tune -> train -> evaluate -> compare -> export
--> register -> push -> promote.
+-> register -> push (-> deploy) -> promote.
 
 Export is verified before registering, and ``champion`` moves only after the package has been
-pushed, so a failure at any step leaves the registry's aliases and the push target as they were.
+pushed (and, when enabled, the SageMaker endpoint switched to it), so a failure at any step
+leaves the registry's aliases and the push target as they were.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ import mlflow
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows.ship import ship
 from lstm_model.config import PipelineConfig
 from lstm_model.data import content_hash, infer_frequency
 from lstm_model.delivery import parse_push_uri
 from lstm_model.preprocess import model_values
+from lstm_model.registry import push_metadata
+from lstm_model.sagemaker import check_deploy_config
 from lstm_model.tracking import configure_tracking
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
 from tasks.evaluation import compare, evaluate
 from tasks.export import export
 from tasks.preprocess import preprocess
-from tasks.push import package_model_task, push_model
 from tasks.registry import promote_to_champion, promotion_decision, register
 from tasks.training import train, tune
 
@@ -60,6 +63,7 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
     name = config.registry.model_name
     # A malformed push URI should fail now, not after minutes of tuning.
     parse_push_uri(config.push.push_uri, config.push.local_dir)
+    check_deploy_config(config.deploy, config.push.push_uri)
     configure_tracking(config.registry.tracking_uri, config.registry.experiment)
     with (
         mlflow.start_run(run_name=f"retrain-{name}") as run,
@@ -85,15 +89,8 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
         promoted, reason = promotion_decision(comparison)
         pushed_to = None
         if promoted:
-            package = package_model_task(saved_model, name, version, work_dir)
-            pushed_to = push_model(
-                package,
-                name,
-                version,
-                config.push.push_uri,
-                config.push.local_dir,
-                metadata={"run_id": run.info.run_id, "model_version": version},
-            ).uri
+            metadata = push_metadata(run.info.run_id, version, evaluation.flat_metrics())
+            pushed_to = ship(saved_model, name, version, config, work_dir, metadata)
             promote_to_champion(name, version, reason)
         else:
             get_run_logger().info("version %s stays challenger: %s", version, reason)

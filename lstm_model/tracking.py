@@ -18,13 +18,11 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+# Registry operations live in lstm_model.registry; re-exported for existing callers.
+from lstm_model.registry import CHALLENGER, CHAMPION, champion_version, promote  # noqa: F401
 from lstm_model.serving import OUTPUT_COLUMN, LSTMForecaster, history_frame
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 
 # Pinned so MLflow does not spend seconds inferring them (and get tensorflow vs -cpu wrong).
 SERVING_REQUIREMENTS = [
@@ -66,7 +64,13 @@ def mlflow_trial_scope(trial_id: str, hyperparameters: dict) -> Iterator[Callabl
     with mlflow.start_run(run_name=f"trial-{trial_id}", nested=True):
         mlflow.set_tag("trial_id", trial_id)
         mlflow.log_params(hyperparameters)
-        yield lambda metrics: mlflow.log_metrics(metrics)
+        try:
+            yield lambda metrics: mlflow.log_metrics(metrics)
+        except BaseException:
+            # Keras Tuner records the failure and goes on; the nested run says so too.
+            mlflow.set_tag("trial_status", "FAILED")
+            raise
+        mlflow.set_tag("trial_status", "COMPLETED")
 
 
 class EpochMetricsLogger(keras.callbacks.Callback):
@@ -93,15 +97,6 @@ class EpochMetricsLogger(keras.callbacks.Callback):
         if run is not None and self._pending:
             MlflowClient().log_batch(run.info.run_id, metrics=self._pending)
         self._pending = []
-
-
-def champion_version(model_name: str) -> ModelVersion | None:
-    """The version holding the ``champion`` alias, or None."""
-    client = MlflowClient()
-    try:
-        return client.get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
 
 
 def log_forecaster(
@@ -134,10 +129,3 @@ def log_forecaster(
     version = client.get_model_version(model_name, str(info.registered_model_version))
     client.set_registered_model_alias(model_name, CHALLENGER, version.version)
     return version
-
-
-def promote(model_name: str, version: str, reason: str) -> None:
-    """Move ``champion`` to ``version`` and record why on the version."""
-    client = MlflowClient()
-    client.set_registered_model_alias(model_name, CHAMPION, version)
-    client.set_model_version_tag(model_name, version, "promotion_reason", reason)

@@ -1,0 +1,109 @@
+"""``lstm-pipeline`` delivery commands: models list, promote, rollback, push, schedule.
+
+Registry commands touch only MLflow (no TensorFlow or Prefect import), so they answer in
+about a second. Every handler raises PipelineInputError for bad input (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
+    """Add the delivery subcommands; returns ``command -> handler``."""
+    models = commands.add_parser("models", help="registry: list the versions of a model")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = models_commands.add_parser(
+        "list", help="versions, aliases, headline metrics, blessed or not"
+    )
+    listing.add_argument("name", help="registered model name")
+
+    promote = commands.add_parser("promote", help="move the champion alias to a version")
+    promote.add_argument("name", help="registered model name")
+    promote.add_argument("version", help="version number")
+    promote.add_argument("--reason", default="manual promotion", help="why (stored as a tag)")
+    promote.add_argument("--force", action="store_true", help="promote even if not blessed")
+
+    rollback = commands.add_parser("rollback", help="champion back to the previous champion")
+    rollback.add_argument("name", help="registered model name")
+    rollback.add_argument("--reason", default="", help="why (stored as a tag)")
+
+    push = commands.add_parser("push", help="push a registered version: NAME@ALIAS")
+    push.add_argument("ref", help="NAME@ALIAS or NAME/VERSION, e.g. lstm-forecaster@champion")
+    push.add_argument("--push-uri", help="s3://bucket/prefix; default: copy to ./model_store")
+    push.add_argument("--config", help="JSON file with PipelineConfig fields (push, deploy)")
+
+    schedule = commands.add_parser("schedule", help="serve the retrain flow on a cron schedule")
+    schedule.add_argument("data", help="CSV or Parquet file to retrain on at every run")
+    schedule.add_argument("--cron", required=True, help='e.g. "0 3 * * 1" (Mondays 03:00)')
+    schedule.add_argument("--timezone", default="UTC", help="IANA zone of the cron (UTC)")
+    schedule.add_argument("--model-name", help="registered model name (default: lstm-forecaster)")
+    schedule.add_argument("--push-uri", help="s3://bucket/prefix")
+    schedule.add_argument("--config", help="JSON file with any PipelineConfig fields")
+    return {
+        "models": _models,
+        "promote": _promote,
+        "rollback": _rollback,
+        "push": _push,
+        "schedule": _schedule,
+    }
+
+
+def _models(args: argparse.Namespace) -> None:
+    from lstm_model.registry import list_versions, use_registry
+
+    use_registry()
+    rows = list_versions(args.name)
+    print(f"{'version':>7}  {'aliases':<28} {'rmse':>9} {'mase':>7}  {'blessed':<7}  created")
+    for row in rows:
+        blessed = {True: "yes", False: "no", None: "-"}[row.blessed]
+        rmse, mase = (row.metrics.get(f"model_{k}") for k in ("rmse", "mase"))
+        print(
+            f"{row.version:>7}  {','.join(row.aliases) or '-':<28} {_num(rmse):>9} "
+            f"{_num(mase):>7}  {blessed:<7}  {row.created:%Y-%m-%d %H:%M}"
+        )
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _promote(args: argparse.Namespace) -> None:
+    from lstm_model.registry import promote, use_registry
+
+    use_registry()
+    done = promote(args.name, args.version, args.reason, force=args.force)
+    before = f"v{done.previous}" if done.previous else "none"
+    print(f"{done.model_name}: champion v{done.version} (was {before}), by {done.who}")
+    print("push it with: lstm-pipeline push " + f"{done.model_name}@champion")
+
+
+def _rollback(args: argparse.Namespace) -> None:
+    from lstm_model.registry import rollback, use_registry
+
+    use_registry()
+    done = rollback(args.name, args.reason)
+    print(f"{done.model_name}: champion back to v{done.version} (from v{done.previous})")
+    print("push it with: lstm-pipeline push " + f"{done.model_name}@champion")
+
+
+def _push(args: argparse.Namespace) -> None:
+    from flows.cli import _load_config
+    from flows.ship import push_registered
+
+    config = _load_config(args.config).with_overrides(push__push_uri=args.push_uri)
+    result = push_registered(args.ref, config)
+    print(f"pushed {result.model_name} v{result.version} to {result.pushed_to}")
+    if result.deployed:
+        print(f"endpoint {config.deploy.endpoint_name} now serves v{result.version}")
+
+
+def _schedule(args: argparse.Namespace) -> None:
+    from flows.cli import _load_config
+    from flows.schedule import serve_retrain
+
+    config = _load_config(args.config).with_overrides(
+        registry__model_name=args.model_name, push__push_uri=args.push_uri
+    )
+    serve_retrain(args.data, args.cron, config, timezone=args.timezone)

@@ -1,0 +1,371 @@
+"""Registry operations on MLflow aliases: list versions, promote, roll back.
+
+``champion`` is the version in production. Every promotion records who, when and why as tags
+on the version, and keeps the order of champions in a registered-model tag, so
+:func:`rollback` can put the previous champion back (the ``previous-champion`` alias shows
+which one that is). Registry stages are deprecated and never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from lstm_model.errors import PipelineInputError
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS_CHAMPION = "previous-champion"
+HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
+BLESSED_TAG = "blessed"
+HEADLINE_METRICS = ("model_rmse", "model_mase")
+USER_ENV = "LSTM_PIPELINE_USER"  # who, when the OS user is a shared CI account
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One registered version as ``models list`` shows it.
+
+    ``blessed`` is None when the version carries no ``blessed`` tag.
+    """
+
+    version: str
+    aliases: tuple[str, ...]
+    run_id: str | None
+    created: datetime
+    metrics: dict[str, float]
+    blessed: bool | None
+    promotion: str | None
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What a promotion or rollback did."""
+
+    model_name: str
+    version: str
+    previous: str | None
+    who: str
+    when: str
+    reason: str
+
+
+def use_registry(tracking_uri: str | None = None) -> str:
+    """Point MLflow's tracking and registry at ``tracking_uri``, ``MLFLOW_TRACKING_URI`` or the
+    local default store, without creating an experiment.
+
+    Returns:
+        The URI in use.
+    """
+    import mlflow
+
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def parse_model_ref(ref: str) -> tuple[str, str]:
+    """``NAME@ALIAS`` -> (name, alias); ``NAME/VERSION`` -> (name, version).
+
+    Raises:
+        PipelineInputError: Neither form.
+    """
+    for sep in ("@", "/"):
+        name, found, rest = ref.rpartition(sep)
+        if found and name and rest:
+            return name, rest
+    raise PipelineInputError(
+        f"{ref!r} names no version: use NAME@ALIAS (e.g. lstm-forecaster@champion) or "
+        "NAME/VERSION (e.g. lstm-forecaster/3)."
+    )
+
+
+def resolve(model_name: str, alias_or_version: str) -> ModelVersion:
+    """The version an alias points at, or the version with that number.
+
+    Raises:
+        PipelineInputError: Unknown model, alias or version; the message lists what exists.
+    """
+    client = MlflowClient()
+    aliases = _aliases(client, model_name)
+    try:
+        if alias_or_version.isdigit():
+            return client.get_model_version(model_name, alias_or_version)
+        return client.get_model_version_by_alias(model_name, alias_or_version)
+    except MlflowException:
+        raise PipelineInputError(
+            f"{model_name} has no version or alias {alias_or_version!r}; aliases: "
+            f"{_describe_aliases(aliases)}. See `lstm-pipeline models list {model_name}`."
+        ) from None
+
+
+def champion_version(model_name: str) -> ModelVersion | None:
+    """The version holding the ``champion`` alias, or None."""
+    try:
+        return MlflowClient().get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def is_blessed(version: ModelVersion) -> bool | None:
+    """The version's ``blessed`` tag as a bool; None when it has none."""
+    value = (version.tags or {}).get(BLESSED_TAG)
+    if value is None:
+        return None
+    return value.strip().lower() in ("true", "1", "yes")
+
+
+def list_versions(model_name: str) -> list[VersionSummary]:
+    """Every version of ``model_name``, newest first, with aliases and headline metrics.
+
+    Raises:
+        PipelineInputError: No registered model of that name.
+    """
+    client = MlflowClient()
+    aliases = _aliases(client, model_name)
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    summaries = []
+    for mv in client.search_model_versions(f"name = '{_quote(model_name)}'"):
+        metrics: dict[str, float] = {}
+        if mv.run_id:
+            try:
+                run_metrics = client.get_run(mv.run_id).data.metrics
+            except MlflowException:  # the run was deleted; the version stays listable
+                run_metrics = {}
+            metrics = {k: run_metrics[k] for k in HEADLINE_METRICS if k in run_metrics}
+        summaries.append(
+            VersionSummary(
+                version=str(mv.version),
+                aliases=tuple(sorted(by_version.get(str(mv.version), []))),
+                run_id=mv.run_id,
+                created=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC),
+                metrics=metrics,
+                blessed=is_blessed(mv),
+                promotion=(mv.tags or {}).get("promotion_reason"),
+            )
+        )
+    return sorted(summaries, key=lambda s: int(s.version), reverse=True)
+
+
+def promote(
+    model_name: str,
+    version: str,
+    reason: str,
+    *,
+    who: str | None = None,
+    force: bool = False,
+) -> Promotion:
+    """Move ``champion`` to ``version``, recording who, when and why on the version.
+
+    The outgoing champion takes the ``previous-champion`` alias and stays in the champion
+    history, so :func:`rollback` can return to it. Promoting the current champion changes
+    nothing.
+
+    Args:
+        model_name: Registered model name.
+        version: Version number to promote.
+        reason: Why; stored as the ``promotion_reason`` tag.
+        who: Who promoted; default ``$LSTM_PIPELINE_USER`` or the OS user.
+        force: Promote even a version tagged ``blessed=false``.
+
+    Returns:
+        The promotion, with the previous champion (None if there was none).
+
+    Raises:
+        PipelineInputError: Unknown model or version, or a version tagged not blessed.
+    """
+    client = MlflowClient()
+    target = resolve(model_name, str(version))
+    if is_blessed(target) is False and not force:
+        raise PipelineInputError(
+            f"{model_name} v{target.version} is tagged blessed=false: its evaluation did not "
+            "pass the blessing policy, so it may not be promoted. Promote a blessed version, "
+            "or pass --force to override (and say why in --reason)."
+        )
+    current = champion_version(model_name)
+    previous = str(current.version) if current is not None else None
+    record = Promotion(model_name, str(target.version), previous, *_who_when(who), reason)
+    if previous == record.version:
+        return record
+    history = _history(client, model_name)
+    history.append(record.version)
+    # previous-champion first: if the champion move fails, rollback still points right.
+    if previous is not None:
+        client.set_registered_model_alias(model_name, PREVIOUS_CHAMPION, previous)
+    _tag_promotion(client, record)
+    client.set_registered_model_tag(model_name, HISTORY_TAG, json.dumps(history))
+    client.set_registered_model_alias(model_name, CHAMPION, record.version)
+    return record
+
+
+def rollback(model_name: str, reason: str = "", *, who: str | None = None) -> Promotion:
+    """Move ``champion`` back to the previous champion and forget the rolled-back one.
+
+    Rolling back twice goes two champions back; ``previous-champion`` follows.
+
+    Returns:
+        The rollback as a promotion of the restored version (``previous`` = rolled back).
+
+    Raises:
+        PipelineInputError: No champion, or no previous champion recorded.
+    """
+    client = MlflowClient()
+    current = champion_version(model_name)
+    if current is None:
+        _aliases(client, model_name)  # unknown model -> its own clear error
+        raise PipelineInputError(f"{model_name} has no champion: there is nothing to roll back.")
+    current_version = str(current.version)  # MLflow 3 returns ints here
+    history = [v for v in _history(client, model_name) if v != current_version]
+    if not history:
+        raise PipelineInputError(
+            f"{model_name} has no previous champion recorded (champion is v{current_version}). "
+            "Promote a specific version instead: `lstm-pipeline promote NAME VERSION`."
+        )
+    restored = history[-1]
+    why = f"rollback from v{current_version}" + (f": {reason}" if reason else "")
+    record = Promotion(model_name, restored, current_version, *_who_when(who), why)
+    _tag_promotion(client, record)
+    client.set_model_version_tag(model_name, current_version, "rolled_back_at", record.when)
+    client.set_registered_model_tag(model_name, HISTORY_TAG, json.dumps(history))
+    client.set_registered_model_alias(model_name, CHAMPION, restored)
+    if len(history) > 1:
+        client.set_registered_model_alias(model_name, PREVIOUS_CHAMPION, history[-2])
+    else:
+        client.delete_registered_model_alias(model_name, PREVIOUS_CHAMPION)
+    return record
+
+
+def download_saved_model(model_name: str, version: str, dest: Path) -> Path:
+    """Download the SavedModel a registered version was logged with (pyfunc artifact
+    ``saved_model``) into ``dest``.
+
+    Returns:
+        The SavedModel folder.
+
+    Raises:
+        PipelineInputError: The version's model has no ``saved_model`` artifact.
+    """
+    import mlflow
+    from mlflow.models import Model
+
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}/{version}", dst_path=str(dest)
+        )
+    )
+    flavor = Model.load(str(local)).flavors.get("python_function", {})
+    artifact = flavor.get("artifacts", {}).get("saved_model", {}).get("path")
+    if not artifact or not (local / artifact / "saved_model.pb").is_file():
+        raise PipelineInputError(
+            f"{model_name} v{version} has no SavedModel artifact 'saved_model': it was not "
+            "registered by this pipeline, so there is nothing to package."
+        )
+    return local / artifact
+
+
+def push_metadata(run_id: str | None, version: str, metrics: dict[str, float]) -> dict[str, str]:
+    """S3 object metadata for a pushed version: run id, version and headline metrics."""
+    meta = {"run-id": run_id or "", "model-version": str(version)}
+    meta.update(
+        {k.replace("_", "-"): f"{metrics[k]:.6g}" for k in HEADLINE_METRICS if k in metrics}
+    )
+    return meta
+
+
+def version_metrics(version: ModelVersion) -> dict[str, float]:
+    """The metrics of the run that registered ``version`` (empty if the run is gone)."""
+    if not version.run_id:
+        return {}
+    try:
+        return dict(MlflowClient().get_run(version.run_id).data.metrics)
+    except MlflowException:
+        return {}
+
+
+class PromotionBlockedError(RuntimeError):
+    """A step before promotion failed; the message says the aliases were left as they were."""
+
+
+@contextlib.contextmanager
+def aliases_kept_on_failure(model_name: str, version: str, step: str) -> Iterator[None]:
+    """Re-raise a failure of ``step`` saying that ``champion`` did not move.
+
+    The flow promotes only after the push (and deployment) succeeded, so a failure inside
+    this block leaves the registry's aliases as they were; the message says so and which
+    version is still champion. Input errors stay input errors (CLI exit code 2).
+    """
+    try:
+        yield
+    except Exception as error:
+        current = champion_version(model_name)
+        still = f"v{current.version}" if current is not None else "none"
+        note = (
+            f"{step} of {model_name} v{version} failed, so the registry aliases were left as "
+            f"they were: champion is still {still}; v{version} stays challenger."
+        )
+        if isinstance(error, PipelineInputError):
+            raise PipelineInputError(f"{error} {note}") from error
+        raise PromotionBlockedError(f"{type(error).__name__}: {error} {note}") from error
+
+
+def _who_when(who: str | None) -> tuple[str, str]:
+    if not who:
+        try:
+            who = os.environ.get(USER_ENV) or getpass.getuser()
+        except (KeyError, OSError):  # no user name in a bare container
+            who = "unknown"
+    return who, datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _tag_promotion(client: MlflowClient, record: Promotion) -> None:
+    tags = {"promoted_by": record.who, "promoted_at": record.when}
+    tags["promotion_reason"] = record.reason
+    for key, value in tags.items():
+        client.set_model_version_tag(record.model_name, record.version, key, value)
+
+
+def _history(client: MlflowClient, model_name: str) -> list[str]:
+    """Champions oldest first; seeded with the current champion when no history exists."""
+    raw = client.get_registered_model(model_name).tags.get(HISTORY_TAG)
+    if raw:
+        return [str(v) for v in json.loads(raw)]
+    current = champion_version(model_name)
+    return [str(current.version)] if current is not None else []
+
+
+def _aliases(client: MlflowClient, model_name: str) -> dict[str, str]:
+    try:
+        return dict(client.get_registered_model(model_name).aliases)
+    except MlflowException:
+        names = sorted(m.name for m in client.search_registered_models(max_results=50))
+        raise PipelineInputError(
+            f"No registered model {model_name!r} in {_tracking_uri()}; registered models: "
+            f"{', '.join(names) or 'none'}. Set MLFLOW_TRACKING_URI to the right store."
+        ) from None
+
+
+def _describe_aliases(aliases: dict[str, str]) -> str:
+    return ", ".join(f"{a} -> v{v}" for a, v in sorted(aliases.items())) or "none"
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _tracking_uri() -> str:
+    import mlflow
+
+    return mlflow.get_tracking_uri()
