@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from flows.cli_delivery import add_commands as add_delivery_commands
+from flows.cli_serve import add_commands as add_serve_commands
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", required=True, help="CSV file to write")
     predict.add_argument("--time-column", default="timestamp")
     predict.add_argument("--target", default="value")
-    parser.set_defaults(handlers=add_delivery_commands(commands))
+    parser.set_defaults(
+        handlers={**add_delivery_commands(commands), **add_serve_commands(commands)}
+    )
     return parser
 
 

@@ -138,6 +138,21 @@ class DeployConfig(_Section):
     dry_run: bool = Field(False, description="Print every SageMaker call instead of making it.")
 
 
+class ServeConfig(_Section):
+    """The HTTP inference service (``lstm-pipeline serve``)."""
+
+    host: str = Field("127.0.0.1", description="Bind address; 0.0.0.0 to serve other machines.")
+    port: int = Field(8080, ge=0, le=65535, description="0: any free port.")
+    poll_seconds: float = Field(
+        30.0, gt=0, description="How often the registry alias is checked for a new version."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger bodies get 413.")
+    max_instances: int = Field(1024, ge=1, description="Most windows (forecasts) per request.")
+    api_key_env: str = Field(
+        "LSTM_PIPELINE_API_KEY", description="Env var holding the API key; unset: no auth."
+    )
+
+
 class PipelineConfig(_Section):
     """Every knob of a retraining run, with defaults that run as they are."""
 
@@ -149,6 +164,7 @@ class PipelineConfig(_Section):
     registry: RegistryConfig = RegistryConfig()
     push: PushConfig = PushConfig()
     deploy: DeployConfig = DeployConfig()
+    serve: ServeConfig = ServeConfig()
     seed: int = 42
 
     def flat(self) -> dict[str, Any]:

@@ -1,0 +1,232 @@
+"""The FastAPI app: SageMaker's TF Serving contract, a friendlier /predict, health and metrics.
+
+Every answer says which model version produced it (``X-Model-Version``). A request reads the
+current model once, so a registry swap mid-request cannot mix versions or fail it. Every
+request is logged as one JSON line (method, path, status, latency, version), never with its
+body or credentials.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from lstm_model.config import ServeConfig
+from lstm_model.service.metrics import CONTENT_TYPE, ServiceMetrics
+from lstm_model.service.payloads import (
+    RequestError,
+    instances_to_windows,
+    parse_json,
+    predict_request,
+)
+from lstm_model.service.registry import LoadedModel, ModelHolder
+
+access_log = logging.getLogger("lstm_model.service.access")
+log = logging.getLogger(__name__)
+
+# Metrics label per route; anything else is "other" so scanners cannot blow up the label set.
+ENDPOINTS = ("/invocations", "/predict", "/ping", "/health", "/metrics")
+PROTECTED = ("/invocations", "/predict")
+
+Handler = Callable[[Request, LoadedModel], Awaitable[dict[str, Any]]]
+
+
+def create_app(
+    holder: ModelHolder,
+    config: ServeConfig,
+    metrics: ServiceMetrics,
+    api_key: str | None = None,
+) -> FastAPI:
+    """The service's app.
+
+    Args:
+        holder: Holds the model that answers; swapped by the registry watcher.
+        config: Limits (body size, windows per request).
+        metrics: Where request counts, latencies and errors are recorded.
+        api_key: When set, /invocations and /predict need it as ``Authorization: Bearer KEY``
+            or ``X-API-Key: KEY``; /ping, /health and /metrics stay open for probes and
+            scrapers (they carry no data).
+
+    Returns:
+        The FastAPI application.
+    """
+    app = FastAPI(title="lstm-pipeline forecaster", docs_url=None, redoc_url=None)
+    expected_key = api_key.encode() if api_key else None
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = request_id
+        request.state.model = None
+        response = await call_next(request)
+        seconds = time.perf_counter() - started
+        endpoint = request.url.path if request.url.path in ENDPOINTS else "other"
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(seconds)
+        response.headers["X-Request-Id"] = request_id
+        model = request.state.model
+        access_log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": endpoint,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "model_version": model.version if model else None,
+                    "error": getattr(request.state, "error_kind", None),
+                }
+            },
+        )
+        return response
+
+    async def answer(request: Request, handle: Handler) -> Response:
+        """Authorise, pin the current model, run ``handle``, map failures to status codes."""
+        model = holder.current
+        request.state.model = model
+        headers = {"X-Model-Name": model.name, "X-Model-Version": model.version}
+        try:
+            if expected_key is not None and request.url.path in PROTECTED:
+                _authorize(request, expected_key)
+            body = await _read_body(request, config.max_body_bytes)
+            return JSONResponse(await handle(parse_json(body), model), headers=headers)
+        except RequestError as error:
+            request.state.error_kind = error.kind
+            metrics.errors.labels(error.kind).inc()
+            extra = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+            return JSONResponse(
+                {"error": error.message, "kind": error.kind},
+                status_code=error.status,
+                headers={**headers, **extra},
+            )
+        except Exception:  # noqa: BLE001 - nothing a client sends may take the process down
+            request.state.error_kind = "internal"
+            metrics.errors.labels("internal").inc()
+            log.exception("internal error answering request %s", request.state.request_id)
+            return JSONResponse(
+                {
+                    "error": "internal error; the service log has the details under request "
+                    f"id {request.state.request_id}",
+                    "kind": "internal",
+                },
+                status_code=500,
+                headers=headers,
+            )
+
+    async def forecast(model: LoadedModel, windows: np.ndarray) -> np.ndarray:
+        # TensorFlow releases the GIL; a worker thread keeps the event loop answering probes.
+        forecasts = await run_in_threadpool(model.forecaster.forecast, windows)
+        if not np.all(np.isfinite(forecasts)):
+            raise RequestError(
+                422,
+                "bad_value",
+                "the model produced a non-finite forecast: the values are far outside the "
+                "range it was trained on",
+            )
+        metrics.forecasts.inc(len(forecasts))
+        return forecasts
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Response:
+        """SageMaker / TF Serving: ``{"instances": [window, ...]}`` -> ``{"predictions"}``."""
+
+        async def handle(payload: dict, model: LoadedModel) -> dict:
+            windows = instances_to_windows(payload, model.forecaster, config.max_instances)
+            return {"predictions": (await forecast(model, windows)).tolist()}
+
+        return await answer(request, handle)
+
+    @app.post("/predict")
+    async def predict(request: Request) -> Response:
+        """Recent raw values (and exogenous columns, timestamps) -> forecasts, with the model."""
+
+        async def handle(payload: dict, model: LoadedModel) -> dict:
+            parsed = predict_request(payload, model.forecaster, config.max_instances)
+            values = (await forecast(model, parsed.windows)).tolist()
+            stamps = parsed.timestamps or [None] * len(values)
+            return {
+                "model": model.name,
+                "version": model.version,
+                "forecasts": [
+                    {"timestamp": stamp, "value": value}
+                    for stamp, value in zip(stamps, values, strict=True)
+                ],
+            }
+
+        return await answer(request, handle)
+
+    @app.get("/ping")
+    async def ping(request: Request) -> Response:
+        """SageMaker's health probe: 200 when a model is loaded (always, once started)."""
+        request.state.model = holder.current
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/health")
+    async def health(request: Request) -> Response:
+        """The model answering, how long ago it was loaded, and the window it expects."""
+        model = holder.current
+        request.state.model = model
+        forecaster = model.forecaster
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model": model.name,
+                "version": model.version,
+                "loaded_at": datetime.fromtimestamp(model.loaded_at, UTC).isoformat(),
+                "age_seconds": round(time.time() - model.loaded_at, 3),
+                "warmup": forecaster.warmup,
+                "lookback": forecaster.lookback,
+                "columns": list(forecaster.columns),
+            }
+        )
+
+    @app.get("/metrics")
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return app
+
+
+def _authorize(request: Request, expected: bytes) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    supplied = token.strip() if scheme.lower() == "bearer" else request.headers.get("x-api-key")
+    if not supplied:
+        raise RequestError(
+            401,
+            "unauthorized",
+            "this service needs an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+        )
+    # Constant time: the comparison must not reveal how much of a guess was right.
+    if not hmac.compare_digest(supplied.encode(), expected):
+        raise RequestError(401, "unauthorized", "the API key is not valid")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) to buffer more than ``limit`` bytes whatever the headers say."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise RequestError(
+            413, "too_large", f"the request body is larger than the limit of {limit} bytes"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(
+                413, "too_large", f"the request body is larger than the limit of {limit} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
