@@ -39,10 +39,9 @@ _DLC_DEFAULT_ACCOUNT = "763104351884"
 _NAME_LIMIT = 63  # SageMaker model / endpoint-config / endpoint names
 _NAME_RE = re.compile(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}")
 _BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
-_RETRYABLE_CODES = frozenset(
-    "ThrottlingException Throttling TooManyRequestsException ServiceUnavailable InternalFailure "
-    "InternalServerError RequestTimeout RequestTimeoutException".split()
-)
+_RETRYABLE_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
+_RETRYABLE_CODES |= {"ServiceUnavailable", "InternalFailure", "InternalServerError"}
+_RETRYABLE_CODES |= {"RequestTimeout", "RequestTimeoutException"}
 # The TFS container serves every model folder in the archive; this one answers /invocations.
 TFS_DEFAULT_MODEL_ENV = "SAGEMAKER_TFS_DEFAULT_MODEL_NAME"
 
