@@ -15,6 +15,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from lstm_model.config import AnalysisConfig
+from lstm_model.seasonality import (
+    ljung_box,
+    periodogram_period,
+    same_period,
+    seasonal_strength,
+)
 
 # Calendar seasons by pandas frequency prefix; yearly data has none.
 _CALENDAR_SEASONS = {
@@ -202,7 +208,7 @@ def detect_season(
 
     if expected and expected <= max_lag and expected * 2 <= n_obs:
         value = acf_values[expected]
-        agrees = periodogram_period is not None and _same_period(periodogram_period, expected)
+        agrees = periodogram_period is not None and same_period(periodogram_period, expected)
         evidence = f"periodogram peak at {periodogram_period:.1f}" if periodogram_period else ""
         if value > bound and is_peak(expected):
             suffix = f", confirmed by the {evidence}" if agrees else ""
@@ -215,7 +221,7 @@ def detect_season(
     for lag in range(2, min(max_lag, n_obs // 3)):
         value = acf_values[lag]
         if value > bartlett[lag - 1] and is_peak(lag):
-            if periodogram_period is None or _same_period(periodogram_period, lag):
+            if periodogram_period is None or same_period(periodogram_period, lag):
                 return lag, f"ACF peak at lag {lag} (r={value:.2f}) suggests a cycle"
             # Without a calendar to confirm it, a cycle needs the periodogram's agreement.
             return 1, (
@@ -223,54 +229,6 @@ def detect_season(
                 f"(strongest period {periodogram_period:.1f}): no season"
             )
     return 1, "no seasonal ACF peak"
-
-
-def _same_period(period: float, lag: int) -> bool:
-    """Periodogram periods sit on the grid n / k: allow 10 % either way."""
-    return abs(period - lag) <= 0.1 * lag
-
-
-def periodogram_period(values: np.ndarray) -> float | None:
-    """The period (in steps) of the strongest periodogram frequency, or None for a flat one."""
-    from scipy.signal import periodogram
-
-    if len(values) < 8 or np.ptp(values) == 0:
-        return None
-    frequencies, power = periodogram(values, detrend="linear")
-    frequencies, power = frequencies[1:], power[1:]  # drop the zero frequency
-    if not len(power) or power.max() <= 0:
-        return None
-    return float(1.0 / frequencies[int(np.argmax(power))])
-
-
-def seasonal_strength(values: np.ndarray, season: int) -> float:
-    """Hyndman's F_s = max(0, 1 - Var(R) / Var(S + R)) from a robust STL decomposition.
-
-    Near 1: the season dominates the remainder; Hyndman & Athanasopoulos take F_s > 0.64 as
-    the point where one seasonal difference pays off (``nsdiffs`` in R's forecast package).
-    """
-    from statsmodels.tsa.seasonal import STL
-
-    result = STL(np.asarray(values, dtype=float), period=season, robust=True).fit()
-    total = np.var(result.seasonal + result.resid)
-    if total == 0:
-        return 0.0
-    return float(max(0.0, 1.0 - np.var(result.resid) / total))
-
-
-def ljung_box(values: np.ndarray, season: int) -> tuple[float, int]:
-    """Ljung-Box p-value of the stationary series at Hyndman's lag: min(2m or 10, n/5).
-
-    Returns:
-        The p-value (high: indistinguishable from white noise) and the lag used.
-    """
-    from statsmodels.stats.diagnostic import acorr_ljungbox
-
-    lags = max(1, min(2 * season if season > 1 else 10, len(values) // 5))
-    if np.ptp(values) == 0:
-        return 1.0, lags
-    table = acorr_ljungbox(values, lags=[lags], return_df=True)
-    return float(table["lb_pvalue"].iloc[-1]), lags
 
 
 def significant_cutoff(values: np.ndarray, bound: float) -> int:
