@@ -1,7 +1,7 @@
 """The retraining pipeline, visible in one function.
 
-load -> validate -> analyze -> preprocess -> tune -> train -> evaluate -> compare -> export
--> register -> push (-> deploy) -> promote.
+load -> validate -> analyze -> preprocess -> tune -> train -> evaluate -> diagnose -> compare
+-> bless -> export -> register -> push (-> deploy) -> promote.
 
 Export is verified before registering, and ``champion`` moves only after the package has been
 pushed (and, when enabled, the SageMaker endpoint switched to it), so a failure at any step
@@ -28,10 +28,10 @@ from lstm_model.sagemaker import check_deploy_config
 from lstm_model.tracking import configure_tracking
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
-from tasks.evaluation import compare, evaluate
+from tasks.evaluation import compare, diagnose, evaluate
 from tasks.export import export
 from tasks.preprocess import preprocess
-from tasks.registry import promote_to_champion, promotion_decision, register
+from tasks.registry import bless_challenger, promote_to_champion, register
 from tasks.training import train, tune
 
 
@@ -79,14 +79,18 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
 
         analysis = analyze(values, infer_frequency(timestamps), config, work_dir)
         data = preprocess(values, analysis, config)
-        architecture = tune(data, config, work_dir)
+        # The search may pick another lookback: ``data`` comes back windowed for it.
+        architecture, data = tune(data, config, work_dir)
         model = train(data, architecture, config, work_dir)
-        evaluation = evaluate(model, data, analysis, timestamps, work_dir)
-        comparison = compare(evaluation, data, config)
+        evaluation = evaluate(model, data, analysis, timestamps, work_dir, config)
+        diagnose(model, data, evaluation, config, work_dir)
+        comparisons = compare(evaluation, data, config)
+        blessing = bless_challenger(evaluation, comparisons, config)
 
         saved_model = export(model, data, work_dir)
-        version = str(register(saved_model, name, data).version)
-        promoted, reason = promotion_decision(comparison)
+        # Registered either way (tagged blessed=true/false); only a blessed one ships.
+        version = str(register(saved_model, name, data, blessing).version)
+        promoted, reason = blessing.blessed, blessing.reason
         pushed_to = None
         if promoted:
             metadata = push_metadata(run.info.run_id, version, evaluation.flat_metrics())

@@ -74,26 +74,58 @@ class AnalysisConfig(_Section):
 
 
 class TuningConfig(_Section):
-    """Keras Tuner search over LSTM architectures."""
+    """Keras Tuner search over LSTM architectures (see lstm_model/model.py for the space)."""
 
-    tuner: Literal["random"] = "random"
-    max_trials: int = Field(8, ge=1)
+    tuner: Literal["random", "bayesian", "hyperband"] = "random"
+    max_trials: int = Field(8, ge=1, description="Also caps Hyperband's brackets.")
+    executions_per_trial: int = Field(1, ge=1, description="Fits per trial, averaged.")
+    max_search_seconds: float | None = Field(
+        None, gt=0, description="Wall-clock budget: no new trial starts once it is spent."
+    )
     epochs: int = Field(40, ge=1, description="Upper bound per trial; early stopping cuts it.")
     patience: int = Field(5, ge=1)
-    batch_size: int = Field(32, ge=1)
+    min_layers: int = Field(1, ge=1, le=3)
     max_layers: int = Field(2, ge=1, le=3)
     units: tuple[int, ...] = (16, 32, 64)
+    activations: tuple[Literal["tanh", "relu"], ...] = ("tanh",)
     max_dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    max_recurrent_dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    optimizers: tuple[Literal["adam", "rmsprop", "sgd"], ...] = ("adam", "rmsprop")
+    sgd_momentum: float = Field(0.9, ge=0.0, lt=1.0)
     min_learning_rate: float = Field(1e-3, gt=0.0)
     max_learning_rate: float = Field(1e-2, gt=0.0)
+    batch_sizes: tuple[int, ...] = (32, 64)
+    lookback_multipliers: tuple[float, ...] = Field(
+        (), description="Empty: the analysis' lookback. Else also search round(lookback * m)."
+    )
+    cv_folds: int = Field(
+        1, ge=1, le=10, description="1: the validation split. k>1: k walk-forward folds."
+    )
+
+    @model_validator(mode="after")
+    def _space_bounds(self) -> TuningConfig:
+        if self.min_layers > self.max_layers:
+            raise ValueError("tuning.min_layers must not exceed tuning.max_layers")
+        if self.min_learning_rate > self.max_learning_rate:
+            raise ValueError("tuning.min_learning_rate must not exceed tuning.max_learning_rate")
+        for name in ("units", "activations", "optimizers", "batch_sizes"):
+            if not getattr(self, name):
+                raise ValueError(f"tuning.{name} needs at least one choice")
+        if min(self.units) < 1 or min(self.batch_sizes) < 1:
+            raise ValueError("tuning.units and tuning.batch_sizes must be positive")
+        if any(m <= 0 for m in self.lookback_multipliers):
+            raise ValueError("tuning.lookback_multipliers must be positive, e.g. [0.5, 1, 2]")
+        return self
 
 
 class TrainingConfig(_Section):
-    """Final fit from the best hyperparameters."""
+    """Final fit from the best hyperparameters (batch size included)."""
 
     epochs: int = Field(150, ge=1)
     patience: int = Field(12, ge=1)
-    batch_size: int = Field(32, ge=1)
+    ensemble_size: int = Field(
+        1, ge=1, le=10, description="Seeds seed, seed+1, ...; >1 averages them in one model."
+    )
 
 
 class RegistryConfig(_Section):
@@ -104,7 +136,46 @@ class RegistryConfig(_Section):
     tracking_uri: str | None = Field(
         None, description="None: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the cwd."
     )
-    significance: float = Field(0.05, gt=0.0, lt=0.5, description="p-value needed to promote.")
+
+
+class EvaluationConfig(_Section):
+    """Baselines on the test points, residual diagnostics and sensitivity analysis."""
+
+    baselines: tuple[Literal["naive", "seasonal_naive", "drift", "ets", "arima"], ...] = (
+        "naive",
+        "seasonal_naive",
+        "drift",
+        "ets",
+        "arima",
+    )
+    arima_max_p: int = Field(2, ge=0, le=5, description="ARIMA order search: p in 0..max_p.")
+    arima_max_q: int = Field(2, ge=0, le=5, description="ARIMA order search: q in 0..max_q.")
+    arima_seasonal: bool = Field(True, description="Also try a seasonal AR(1) term.")
+    ljung_box_lags: int = Field(10, ge=1)
+    sensitivity_delta: float = Field(
+        1.0, gt=0.0, description="Perturbation, in training standard deviations."
+    )
+
+    @model_validator(mode="after")
+    def _seasonal_naive_needed(self) -> EvaluationConfig:
+        if "seasonal_naive" not in self.baselines:
+            raise ValueError("evaluation.baselines must include seasonal_naive (blessing uses it)")
+        return self
+
+
+class BlessingConfig(_Section):
+    """When a challenger may become champion (and be pushed)."""
+
+    significance: float = Field(0.05, gt=0.0, lt=0.5, description="One-sided test level.")
+    test: Literal["diebold_mariano", "paired_t"] = "diebold_mariano"
+    loss: Literal["squared", "absolute"] = "squared"
+    min_improvement_over_seasonal_naive: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Required relative MSE reduction vs seasonal naive."
+    )
+    require_beating_best_baseline: bool = Field(
+        False, description="Also be significantly better than the best baseline."
+    )
+    champion_rule: Literal["significantly_better", "not_worse"] = "significantly_better"
 
 
 class PushConfig(_Section):
@@ -162,6 +233,8 @@ class PipelineConfig(_Section):
     tuning: TuningConfig = TuningConfig()
     training: TrainingConfig = TrainingConfig()
     registry: RegistryConfig = RegistryConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    blessing: BlessingConfig = BlessingConfig()
     push: PushConfig = PushConfig()
     deploy: DeployConfig = DeployConfig()
     serve: ServeConfig = ServeConfig()

@@ -1,18 +1,19 @@
-"""One-step-ahead forecasts in original units, error metrics, baselines and the champion test."""
+"""Error metrics on the test points, the leaderboard of the LSTM and its baselines, plots."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 
 def forecast_metrics(
     actual: np.ndarray, predicted: np.ndarray, train_values: np.ndarray, season: int = 1
 ) -> dict[str, float]:
-    """MSE, RMSE, MAE, R² and MASE of forecasts against the truth.
+    """MSE, RMSE, MAE, R², sMAPE (%) and MASE of forecasts against the truth.
+
+    sMAPE is 200/n · Σ|e| / (|y| + |ŷ|), with 0 for points where both are 0.
 
     MASE scales the MAE by the in-sample MAE of the seasonal-naive forecast on the training
     part (Hyndman & Koehler, 2006), so it compares across series and is < 1 when the forecast
@@ -25,89 +26,18 @@ def forecast_metrics(
     train_values = np.asarray(train_values, dtype=float)
     lag = season if 1 < season < len(train_values) else 1
     scale = float(np.mean(np.abs(train_values[lag:] - train_values[:-lag])))
+    denominator = np.abs(actual) + np.abs(actual - errors)
+    ratio = np.divide(
+        2 * np.abs(errors), denominator, out=np.zeros_like(errors), where=denominator > 0
+    )
     return {
         "mse": mse,
         "rmse": float(np.sqrt(mse)),
         "mae": float(np.mean(np.abs(errors))),
         "r2": float(1 - np.sum(errors**2) / total) if total > 0 else float("nan"),
+        "smape": float(100 * np.mean(ratio)),
         "mase": float(np.mean(np.abs(errors)) / scale) if scale > 0 else float("nan"),
     }
-
-
-def naive_forecast(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """The last observed value."""
-    return np.asarray(values, dtype=float)[np.asarray(targets) - 1]
-
-
-def seasonal_naive_forecast(values: np.ndarray, targets: np.ndarray, season: int) -> np.ndarray:
-    """The value one season ago (the naive forecast when there is no season)."""
-    return np.asarray(values, dtype=float)[np.asarray(targets) - max(season, 1)]
-
-
-@dataclass(frozen=True)
-class ChampionComparison:
-    """Paired t-test of the challenger's and the champion's squared errors on the same points."""
-
-    champion_version: str
-    n_points: int
-    challenger_mse: float
-    champion_mse: float
-    statistic: float
-    p_value: float
-    significance: float
-    challenger_wins: bool
-    reason: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def compare_with_champion(
-    challenger_errors: np.ndarray,
-    champion_errors: np.ndarray,
-    champion_version: str,
-    significance: float,
-) -> ChampionComparison:
-    """``scipy.stats.ttest_rel`` on per-point squared errors; the challenger wins only when its
-    MSE is lower and the difference is significant (two-sided p < ``significance``).
-    """
-    challenger_sq = np.asarray(challenger_errors, dtype=float) ** 2
-    champion_sq = np.asarray(champion_errors, dtype=float) ** 2
-    challenger_mse, champion_mse = float(challenger_sq.mean()), float(champion_sq.mean())
-    if np.allclose(challenger_sq, champion_sq):
-        # ttest_rel is undefined for identical samples (zero variance of the differences).
-        statistic, p_value = 0.0, 1.0
-    else:
-        result = stats.ttest_rel(challenger_sq, champion_sq)
-        statistic, p_value = float(result.statistic), float(result.pvalue)
-    lower = challenger_mse < champion_mse
-    wins = lower and p_value < significance
-    if wins:
-        reason = (
-            f"challenger MSE {challenger_mse:.4g} < champion v{champion_version} MSE "
-            f"{champion_mse:.4g}, p={p_value:.3g} < {significance}"
-        )
-    elif not lower:
-        reason = (
-            f"challenger MSE {challenger_mse:.4g} is not lower than champion "
-            f"v{champion_version} MSE {champion_mse:.4g}"
-        )
-    else:
-        reason = (
-            f"challenger MSE {challenger_mse:.4g} < champion v{champion_version} MSE "
-            f"{champion_mse:.4g} but p={p_value:.3g} >= {significance}: not significant"
-        )
-    return ChampionComparison(
-        champion_version,
-        len(challenger_sq),
-        challenger_mse,
-        champion_mse,
-        statistic,
-        p_value,
-        significance,
-        wins,
-        reason,
-    )
 
 
 def plot_forecast(
@@ -163,6 +93,7 @@ class TestEvaluation:
     actual: np.ndarray
     forecasts: dict[str, np.ndarray]
     metrics: dict[str, dict[str, float]]
+    notes: dict[str, str] = field(default_factory=dict)
 
     def flat_metrics(self) -> dict[str, float]:
         """``model_rmse``, ``naive_rmse``, ... for ``mlflow.log_metrics``."""
@@ -173,6 +104,19 @@ class TestEvaluation:
     def errors(self, name: str = "model") -> np.ndarray:
         return self.actual - self.forecasts[name]
 
+    @property
+    def baselines(self) -> list[str]:
+        return [name for name in self.forecasts if name != "model"]
+
+    def best_baseline(self) -> str:
+        """The baseline with the lowest test MSE."""
+        return min(self.baselines, key=lambda name: self.metrics[name]["mse"])
+
+    def leaderboard(self) -> list[dict]:
+        """One row per forecaster, best MSE first: model, MSE, RMSE, MAE, R², sMAPE, MASE."""
+        rows = [{"model": name, **metrics} for name, metrics in self.metrics.items()]
+        return sorted(rows, key=lambda row: row["mse"])
+
 
 def evaluate_on_test(
     values: np.ndarray,
@@ -180,8 +124,10 @@ def evaluate_on_test(
     model_forecasts: np.ndarray,
     train_stop: int,
     season: int,
+    baselines: dict[str, np.ndarray],
+    notes: dict[str, str] | None = None,
 ) -> TestEvaluation:
-    """Score the model's one-step forecasts against naive and seasonal-naive on the test part.
+    """Score the model's one-step forecasts and the baselines' on the same test points.
 
     Args:
         values: The whole series in original units.
@@ -189,18 +135,20 @@ def evaluate_on_test(
         model_forecasts: Output of :func:`one_step_forecasts` over ``values``.
         train_stop: End of the training part (MASE is scaled on it).
         season: Seasonal period (1 for none).
+        baselines: Each baseline's forecasts at the test targets
+            (:func:`lstm_model.baselines.baseline_forecasts`).
+        notes: Remarks per forecaster (chosen ARIMA order, skipped baselines).
     """
     values = np.asarray(values, dtype=float)
     targets = np.arange(*test_bounds)
     actual = values[targets]
     forecasts = {
         "model": np.asarray(model_forecasts, dtype=float)[targets],
-        "naive": naive_forecast(values, targets),
-        "seasonal_naive": seasonal_naive_forecast(values, targets, season),
+        **{name: np.asarray(f, dtype=float) for name, f in baselines.items()},
     }
     train_values = values[:train_stop]
     metrics = {
         name: forecast_metrics(actual, predicted, train_values, season)
         for name, predicted in forecasts.items()
     }
-    return TestEvaluation(targets, actual, forecasts, metrics)
+    return TestEvaluation(targets, actual, forecasts, metrics, dict(notes or {}))

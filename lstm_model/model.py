@@ -1,8 +1,8 @@
-"""The LSTM forecaster and the search space Keras Tuner explores."""
+"""The LSTM forecaster, the search space Keras Tuner explores, and seed ensembles."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import keras
 import keras_tuner as kt
@@ -15,33 +15,66 @@ INPUT_NAME = "window"
 
 @dataclass(frozen=True)
 class Architecture:
-    """Hyperparameters of one LSTM forecaster."""
+    """Hyperparameters of one LSTM forecaster, including how it is fed and fitted.
+
+    ``lookback`` is None when the model takes the analysis' lookback (the default); it is set
+    only when the search chose another one.
+    """
 
     layers: int = 1
     units: int = 32
+    activation: str = "tanh"
     dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    optimizer: str = "adam"
     learning_rate: float = 1e-3
+    batch_size: int = 32
+    lookback: int | None = None
 
     @classmethod
     def from_hyperparameters(cls, hp: kt.HyperParameters) -> Architecture:
-        return cls(
-            layers=int(hp.get("layers")),
-            units=int(hp.get("units")),
-            dropout=float(hp.get("dropout")),
-            learning_rate=float(hp.get("learning_rate")),
+        """Read the searched values; knobs absent from the space keep their defaults."""
+        values = hp.values
+        kwargs = {f.name: values[f.name] for f in fields(cls) if f.name in values}
+        return cls(**kwargs)
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
+    """Adam, RMSprop or SGD with (Nesterov) momentum, all with gradient clipping.
+
+    Clipping guards against the exploding gradients LSTMs meet on spikes.
+    """
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, clipnorm=1.0)
+    if name == "sgd":
+        return keras.optimizers.SGD(
+            learning_rate=learning_rate, momentum=momentum, nesterov=True, clipnorm=1.0
         )
+    raise ValueError(f"unknown optimizer {name!r}: use adam, rmsprop or sgd")
 
 
-def build_lstm(lookback: int, n_features: int, architecture: Architecture) -> keras.Model:
+def build_lstm(
+    lookback: int,
+    n_features: int,
+    architecture: Architecture,
+    sgd_momentum: float = 0.9,
+    name: str = "lstm_forecaster",
+) -> keras.Model:
     """A stack of LSTM layers and a linear head that forecasts the next scaled value.
 
-    LSTM cells keep their default tanh/sigmoid activations: relu inside the recurrence lets the
-    state grow without bound and is not what the fused kernels implement.
+    Every LSTM but the last returns its whole sequence, so the next one reads all steps.
+    ``tanh`` is the default cell activation: with ``relu`` the recurrent state is unbounded and
+    can blow up over long windows, and the fused (cuDNN) kernel only implements tanh. ``relu``
+    stays available because on short, well-scaled windows it sometimes trains faster.
 
     Args:
         lookback: Window length.
         n_features: Values per time step.
-        architecture: Layers, units, dropout and learning rate.
+        architecture: Layers, units, activation, dropouts, optimizer and learning rate.
+        sgd_momentum: Momentum when the optimizer is SGD.
+        name: Model name (members of an ensemble need distinct names).
 
     Returns:
         A compiled model with MSE loss.
@@ -50,34 +83,58 @@ def build_lstm(lookback: int, n_features: int, architecture: Architecture) -> ke
     x = inputs
     for layer in range(architecture.layers):
         last = layer == architecture.layers - 1
-        x = keras.layers.LSTM(architecture.units, return_sequences=not last)(x)
+        x = keras.layers.LSTM(
+            architecture.units,
+            activation=architecture.activation,
+            recurrent_dropout=architecture.recurrent_dropout,
+            return_sequences=not last,
+        )(x)
         if architecture.dropout > 0:
             x = keras.layers.Dropout(architecture.dropout)(x)
     outputs = keras.layers.Dense(1, name="forecast")(x)
-    model = keras.Model(inputs, outputs, name="lstm_forecaster")
-    # Clipping guards against the exploding gradients LSTMs meet on unscaled spikes.
-    optimizer = keras.optimizers.Adam(learning_rate=architecture.learning_rate, clipnorm=1.0)
+    model = keras.Model(inputs, outputs, name=name)
+    optimizer = make_optimizer(architecture.optimizer, architecture.learning_rate, sgd_momentum)
     model.compile(optimizer=optimizer, loss="mse")
     return model
 
 
-class LSTMHyperModel(kt.HyperModel):
-    """Search space: layers, units, dropout and learning rate (log scale)."""
+def average_models(members: list[keras.Model]) -> keras.Model:
+    """One Keras model whose forecast is the mean of its members' forecasts.
 
-    def __init__(self, lookback: int, n_features: int, space: TuningConfig) -> None:
-        super().__init__(name="lstm_forecaster")
-        self.lookback = lookback
-        self.n_features = n_features
-        self.space = space
+    It keeps the members' input name and shape, so export and serving do not change.
 
-    def build(self, hp: kt.HyperParameters) -> keras.Model:
-        hp.Int("layers", 1, self.space.max_layers)
-        hp.Choice("units", list(self.space.units))
-        hp.Float("dropout", 0.0, self.space.max_dropout, step=0.1)
-        hp.Float(
-            "learning_rate",
-            self.space.min_learning_rate,
-            self.space.max_learning_rate,
-            sampling="log",
-        )
-        return build_lstm(self.lookback, self.n_features, Architecture.from_hyperparameters(hp))
+    Args:
+        members: Fitted models with the same input shape.
+
+    Returns:
+        The ensemble (the single member itself when there is one).
+    """
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=members[0].input_shape[1:], name=INPUT_NAME)
+    outputs = keras.layers.Average(name="forecast_mean")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="lstm_ensemble")
+
+
+def lookback_choices(lookback: int, multipliers: tuple[float, ...]) -> list[int]:
+    """The analysis' lookback and ``round(lookback * m)`` for each multiplier, distinct, sorted."""
+    return sorted({lookback, *(max(1, round(lookback * m)) for m in multipliers)})
+
+
+def define_space(hp: kt.HyperParameters, space: TuningConfig, lookback: int) -> None:
+    """Declare every searched knob on ``hp``; a knob with one choice is fixed, not searched."""
+    hp.Int("layers", space.min_layers, space.max_layers)
+    hp.Choice("units", list(space.units))
+    hp.Choice("activation", list(space.activations))
+    for name, most in (
+        ("dropout", space.max_dropout),
+        ("recurrent_dropout", space.max_recurrent_dropout),
+    ):
+        if most > 0:
+            hp.Float(name, 0.0, most, step=0.1)
+        else:
+            hp.Fixed(name, 0.0)
+    hp.Choice("optimizer", list(space.optimizers))
+    hp.Float("learning_rate", space.min_learning_rate, space.max_learning_rate, sampling="log")
+    hp.Choice("batch_size", list(space.batch_sizes))
+    hp.Choice("lookback", lookback_choices(lookback, space.lookback_multipliers))

@@ -1,66 +1,25 @@
-"""Architecture search with Keras Tuner and the final fit with early stopping."""
+"""The final fit: the searched architecture, early stopping, optionally a seed ensemble."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
-import keras_tuner as kt
 import numpy as np
 
-from lstm_model.config import TrainingConfig, TuningConfig
-from lstm_model.model import Architecture, LSTMHyperModel, build_lstm
+from lstm_model.config import TrainingConfig
+from lstm_model.model import Architecture, average_models, build_lstm
 from lstm_model.preprocess import PreparedData
 
-# Opens a tracking scope around one trial; yields a function that records the trial's result.
-TrialScope = Callable[[str, dict], AbstractContextManager[Callable[[dict], None]]]
-
-
-@dataclass(frozen=True)
-class TrialSummary:
-    trial_id: str
-    hyperparameters: dict
-    val_loss: float
-    epochs: int
-    seconds: float
-
-
-@contextlib.contextmanager
-def _untracked(trial_id: str, hyperparameters: dict) -> Iterator[Callable[[dict], None]]:
-    yield lambda result: None
-
-
-class TrackedRandomSearch(kt.RandomSearch):
-    """RandomSearch that opens a tracking scope (e.g. an MLflow nested run) around each trial."""
-
-    def __init__(self, *args, trial_scope: TrialScope | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.trial_scope = trial_scope or _untracked
-        self.summaries: list[TrialSummary] = []
-
-    def run_trial(self, trial, *args, **kwargs):
-        hyperparameters = dict(trial.hyperparameters.values)
-        started = time.perf_counter()
-        with self.trial_scope(trial.trial_id, hyperparameters) as record:
-            histories = super().run_trial(trial, *args, **kwargs)
-            losses = [h.history["val_loss"] for h in histories]
-            summary = TrialSummary(
-                trial.trial_id,
-                hyperparameters,
-                float(np.mean([min(loss) for loss in losses])),
-                max(len(loss) for loss in losses),
-                time.perf_counter() - started,
-            )
-            record(
-                {"val_loss": summary.val_loss, "epochs": summary.epochs, "seconds": summary.seconds}
-            )
-        self.summaries.append(summary)
-        return histories
+# The search lives in lstm_model.search; re-exported for callers of the old location.
+from lstm_model.search import (  # noqa: F401
+    SearchResult,
+    TrackedRandomSearch,
+    TrialSummary,
+    search_architecture,
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -68,53 +27,30 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def search_architecture(
-    data: PreparedData,
-    config: TuningConfig,
-    work_dir: Path,
-    seed: int,
-    trial_scope: TrialScope | None = None,
-    callbacks: list[keras.callbacks.Callback] | None = None,
-) -> tuple[Architecture, list[TrialSummary]]:
-    """Random search over the LSTM space, scored by validation loss.
+def with_lookback(data: PreparedData, lookback: int | None) -> PreparedData:
+    """``data`` re-windowed for another lookback.
 
-    Args:
-        data: Windows of each split.
-        config: Search space and budget.
-        work_dir: Where the tuner keeps its trial state.
-        seed: Seeds the tuner's sampling and every trial's initial weights.
-        trial_scope: Tracking scope around each trial.
-        callbacks: Extra Keras callbacks for every trial (e.g. per-epoch logging).
-
-    Returns:
-        The best architecture and a summary of each trial.
+    The scaler is fitted on the differenced training values and does not depend on the window
+    length, so the transform keeps its parameters and only the windows are cut again.
+    Returns ``data`` itself when the lookback is unchanged (or None).
     """
-    seed_everything(seed)
-    tuner = TrackedRandomSearch(
-        LSTMHyperModel(data.transform.lookback, data.x_train.shape[-1], config),
-        objective="val_loss",
-        max_trials=config.max_trials,
-        seed=seed,
-        directory=str(work_dir),
-        project_name="search",
-        overwrite=True,
-        trial_scope=trial_scope,
+    if lookback is None or lookback == data.transform.lookback:
+        return data
+    transform = dataclasses.replace(data.transform, lookback=lookback)
+    train, validation, test = (
+        transform.windows(data.values, *bounds)
+        for bounds in (data.bounds.train, data.bounds.validation, data.bounds.test)
     )
-    early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config.patience, restore_best_weights=True
+    return dataclasses.replace(
+        data,
+        transform=transform,
+        x_train=train[0],
+        y_train=train[1],
+        x_validation=validation[0],
+        y_validation=validation[1],
+        x_test=test[0],
+        y_test=test[1],
     )
-    tuner.search(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_validation, data.y_validation),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,  # shuffles windows within the training part only; each is self-contained
-        callbacks=[early_stopping, *(callbacks or [])],
-        verbose=0,
-    )
-    best = tuner.get_best_hyperparameters(1)[0]
-    return Architecture.from_hyperparameters(best), tuner.summaries
 
 
 def train_final(
@@ -123,21 +59,34 @@ def train_final(
     config: TrainingConfig,
     seed: int,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    name: str = "lstm_forecaster",
+    sgd_momentum: float = 0.9,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Fit the chosen architecture with early stopping on validation loss.
+
+    Args:
+        data: Windows of each split; their lookback must be the architecture's.
+        architecture: What to build, with its batch size.
+        config: Epochs and patience.
+        seed: Seeds the initial weights, dropout masks and shuffling.
+        callbacks: Extra Keras callbacks (e.g. per-epoch logging).
+        name: Model name.
+        sgd_momentum: Momentum when the optimizer is SGD.
 
     Returns:
         The model holding its best-validation weights, and the loss history per epoch.
     """
     seed_everything(seed)
-    model = build_lstm(data.transform.lookback, data.x_train.shape[-1], architecture)
+    model = build_lstm(
+        data.transform.lookback, data.x_train.shape[-1], architecture, sgd_momentum, name
+    )
     history = model.fit(
         data.x_train,
         data.y_train,
         validation_data=(data.x_validation, data.y_validation),
         epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
+        batch_size=architecture.batch_size,
+        shuffle=True,  # windows of the training part only; each is self-contained
         callbacks=[
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience, restore_best_weights=True
@@ -147,3 +96,58 @@ def train_final(
         verbose=0,
     )
     return model, {key: [float(v) for v in values] for key, values in history.history.items()}
+
+
+@dataclass(frozen=True)
+class FinalModel:
+    """The fitted forecaster (one Keras model even for an ensemble) and how each member did."""
+
+    model: keras.Model
+    seeds: list[int]
+    histories: list[dict[str, list[float]]]
+    member_val_losses: list[float]
+
+
+def train_ensemble(
+    data: PreparedData,
+    architecture: Architecture,
+    config: TrainingConfig,
+    seed: int,
+    callbacks_for: Callable[[int], list] | None = None,
+    sgd_momentum: float = 0.9,
+) -> FinalModel:
+    """Fit ``config.ensemble_size`` members with seeds ``seed, seed + 1, ...`` and average them.
+
+    LSTMs on small series are seed-sensitive; averaging members trained from different seeds
+    cuts that variance. The result is a single Keras model with the same named input, so export
+    and serving are the same as for one member.
+
+    Args:
+        data: Windows of each split, already cut for the architecture's lookback.
+        architecture: What to build.
+        config: Epochs, patience and ensemble size.
+        seed: First member's seed.
+        callbacks_for: ``member index -> callbacks`` (e.g. per-member loss logging).
+        sgd_momentum: Momentum when the optimizer is SGD.
+
+    Returns:
+        The averaged model with each member's history and best validation loss.
+    """
+    seeds = [seed + i for i in range(config.ensemble_size)]
+    members, histories = [], []
+    for i, member_seed in enumerate(seeds):
+        member, history = train_final(
+            data,
+            architecture,
+            config,
+            member_seed,
+            callbacks=callbacks_for(i) if callbacks_for else None,
+            name=f"member_{i}" if len(seeds) > 1 else "lstm_forecaster",
+            sgd_momentum=sgd_momentum,
+        )
+        members.append(member)
+        histories.append(history)
+    model = average_models(members)
+    if len(members) > 1:
+        model.compile(loss="mse")  # for evaluate(); the members keep their own optimizers
+    return FinalModel(model, seeds, histories, [float(np.min(h["val_loss"])) for h in histories])

@@ -1,7 +1,8 @@
-"""Prefect tasks: test-part evaluation against baselines; the paired t-test against the champion."""
+"""Prefect tasks: test-part leaderboard against baselines, diagnostics, statistical comparison."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -13,18 +14,30 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.analysis import SeriesAnalysis
+from lstm_model.baselines import baseline_forecasts
+from lstm_model.comparison import Comparison, compare_forecasts
 from lstm_model.config import PipelineConfig
-from lstm_model.evaluation import (
-    ChampionComparison,
-    TestEvaluation,
-    compare_with_champion,
-    evaluate_on_test,
-    plot_forecast,
+from lstm_model.diagnostics import (
+    perturbation_sensitivity,
+    plot_residuals,
+    plot_sensitivity,
+    residual_diagnostics,
 )
+from lstm_model.evaluation import TestEvaluation, evaluate_on_test, plot_forecast
 from lstm_model.forecast import one_step_forecasts
 from lstm_model.preprocess import PreparedData
 from lstm_model.serving import OUTPUT_COLUMN, history_frame
 from lstm_model.tracking import champion_version
+
+
+def _predictor(model: keras.Model):
+    return lambda windows: model.predict(windows, batch_size=1024, verbose=0)
+
+
+def _target(values: np.ndarray) -> np.ndarray:
+    """The target column of a (n,) or (n, 1 + k) series."""
+    values = np.asarray(values, dtype=float)
+    return values[:, 0] if values.ndim == 2 else values
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -34,83 +47,154 @@ def evaluate(
     analysis: SeriesAnalysis,
     timestamps: pd.Series,
     work_dir: Path,
+    config: PipelineConfig | None = None,
 ) -> TestEvaluation:
-    """One-step forecasts on the test part in original units, scored with the baselines."""
-    forecasts = one_step_forecasts(
-        lambda windows: model.predict(windows, batch_size=1024, verbose=0),
-        data.transform,
-        data.values,
-    )[:-1]
+    """One-step forecasts on the test part in original units, with every baseline on the same
+    points; the leaderboard goes to MLflow (table + metrics) and to a Prefect table artifact."""
+    config = config or PipelineConfig()
+    forecasts = one_step_forecasts(_predictor(model), data.transform, data.values)[:-1]
+    targets = np.arange(*data.bounds.test)
+    target = _target(data.values)
+    baselines = baseline_forecasts(
+        target,
+        targets,
+        data.bounds.train[1],
+        analysis.season,
+        analysis.differencing,
+        config.evaluation,
+    )
     evaluation = evaluate_on_test(
-        data.values, data.bounds.test, forecasts, data.bounds.train[1], analysis.season
+        target,
+        data.bounds.test,
+        forecasts,
+        data.bounds.train[1],
+        analysis.season,
+        baselines.forecasts,
+        baselines.notes,
     )
     mlflow.log_metrics(evaluation.flat_metrics())
-    names = {
-        "model": "LSTM",
-        "naive": "naive",
-        "seasonal_naive": f"seasonal naive ({analysis.season})",
-    }
+    leaderboard = evaluation.leaderboard()
+    mlflow.log_table(pd.DataFrame(leaderboard), "evaluation/leaderboard.json")
+    mlflow.log_dict(baselines.notes, "evaluation/baseline_notes.json")
+    if "arima" in baselines.notes:
+        mlflow.set_tag("arima_order", baselines.notes["arima"])
     plot = plot_forecast(
         np.asarray(timestamps)[evaluation.targets],
         evaluation.actual,
-        {names[k]: v for k, v in evaluation.forecasts.items()},
+        {"LSTM" if k == "model" else k: v for k, v in evaluation.forecasts.items()},
         work_dir / "plots" / "predicted_vs_actual.png",
     )
     mlflow.log_artifact(str(plot), "plots")
     table = [
-        {"forecaster": names[k], **{m: round(v, 6) for m, v in metrics.items()}}
-        for k, metrics in evaluation.metrics.items()
+        {key: round(value, 6) if isinstance(value, float) else value for key, value in row.items()}
+        for row in leaderboard
     ]
     create_table_artifact(
-        table, key="test-metrics", description="Test-part metrics, original units"
+        table,
+        key="leaderboard",
+        description="Test-part one-step forecasts in original units, best MSE first. "
+        + "; ".join(f"{k}: {v}" for k, v in baselines.notes.items()),
     )
-    get_run_logger().info("test metrics: %s", table)
+    get_run_logger().info("leaderboard: %s", [(r["model"], round(r["rmse"], 4)) for r in table])
     return evaluation
 
 
-@task(name="compare", cache_policy=NO_CACHE)
-def compare(
-    evaluation: TestEvaluation, data: PreparedData, config: PipelineConfig
-) -> ChampionComparison | None:
-    """Paired t-test of squared errors against the current champion on the same test points.
+@task(name="diagnose", cache_policy=NO_CACHE)
+def diagnose(
+    model: keras.Model,
+    data: PreparedData,
+    evaluation: TestEvaluation,
+    config: PipelineConfig,
+    work_dir: Path,
+) -> None:
+    """Residual tests and plots, and the perturbation sensitivity of every lookback step."""
+    residuals = evaluation.errors()
+    diagnostics = residual_diagnostics(residuals, config.evaluation.ljung_box_lags)
+    mlflow.log_metrics(diagnostics.metrics())
+    mlflow.log_dict(diagnostics.to_dict(), "diagnostics/residuals.json")
+    plot = plot_residuals(
+        residuals,
+        evaluation.forecasts["model"],
+        diagnostics,
+        work_dir / "plots" / "residuals.png",
+    )
+    mlflow.log_artifact(str(plot), "plots")
 
-    Returns:
-        None when the model name has no champion yet.
-    """
+    sensitivity = perturbation_sensitivity(
+        _predictor(model), data.x_test, data.transform.scale, config.evaluation.sensitivity_delta
+    )
+    mlflow.log_table(pd.DataFrame(sensitivity.rows()), "diagnostics/sensitivity.json")
+    plot = plot_sensitivity(sensitivity, work_dir / "plots" / "sensitivity.png")
+    mlflow.log_artifact(str(plot), "plots")
+    create_table_artifact(
+        [
+            {k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()}
+            for r in sensitivity.rows()
+        ],
+        key="sensitivity",
+        description=f"Mean change of the forecast when one lookback step is shifted by "
+        f"{sensitivity.delta:g} training sd",
+    )
+    get_run_logger().info(
+        "residuals: Ljung-Box p=%.3g, Shapiro-Wilk p=%.3g; most sensitive lag %d",
+        diagnostics.ljung_box_pvalue,
+        diagnostics.normality_pvalue,
+        sensitivity.lags[int(np.argmax(sensitivity.mean_abs_change))],
+    )
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """The challenger against the best baseline, and against the champion when there is one."""
+
+    best_baseline: Comparison
+    champion: Comparison | None
+    champion_version: str | None
+
+
+@task(name="compare", cache_policy=NO_CACHE)
+def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConfig) -> Comparisons:
+    """Paired t-test and Diebold–Mariano (HLN), squared and absolute errors, one-sided: the
+    challenger against the best baseline and against the current champion, same test points."""
     logger = get_run_logger()
+    best = evaluation.best_baseline()
+    vs_baseline = compare_forecasts(evaluation.errors(), evaluation.errors(best), best)
+    mlflow.log_metrics(vs_baseline.metrics("baseline"))
+    mlflow.set_tag("best_baseline", best)
+    mlflow.log_dict(vs_baseline.to_dict(), "comparison/best_baseline.json")
+
     champion = champion_version(config.registry.model_name)
     if champion is None:
         logger.info("no champion for %r yet: nothing to compare", config.registry.model_name)
         mlflow.set_tag("comparison", "no champion")
-        return None
+        return Comparisons(vs_baseline, None, None)
     champion_model = mlflow.pyfunc.load_model(
         f"models:/{config.registry.model_name}/{champion.version}"
     )
-    champion_forecasts = champion_model.predict(history_frame(data.values))[OUTPUT_COLUMN]
+    history = history_frame(data.values, getattr(data.transform, "columns", None))
+    champion_forecasts = champion_model.predict(history)[OUTPUT_COLUMN]
+    # A champion with a longer window may lack forecasts for the first test points (NaN):
+    # compare_forecasts keeps the points both have.
     champion_errors = evaluation.actual - champion_forecasts.to_numpy()[evaluation.targets]
-    # A champion with a longer window may lack forecasts for the first test points.
-    common = ~np.isnan(champion_errors)
-    comparison = compare_with_champion(
-        evaluation.errors()[common],
-        champion_errors[common],
-        champion.version,
-        config.registry.significance,
+    vs_champion = compare_forecasts(
+        evaluation.errors(), champion_errors, f"champion v{champion.version}"
     )
+    statistic, p_value = vs_champion.tests[("paired_t", "squared")]
     mlflow.log_metrics(
         {
-            "champion_mse": comparison.champion_mse,
-            "ttest_statistic": comparison.statistic,
-            "ttest_pvalue": comparison.p_value,
-            "ttest_points": comparison.n_points,
+            **vs_champion.metrics("champion"),
+            "ttest_statistic": statistic,
+            "ttest_pvalue": p_value,
+            "ttest_points": vs_champion.n_points,
         }
     )
-    mlflow.set_tags(
-        {
-            "comparison": "challenger wins" if comparison.challenger_wins else "champion holds",
-            "compared_champion_version": champion.version,
-            "comparison_reason": comparison.reason,
-        }
+    mlflow.set_tags({"compared_champion_version": champion.version, "comparison": "compared"})
+    mlflow.log_dict(vs_champion.to_dict(), "comparison/champion.json")
+    logger.info(
+        "vs champion v%s: MSE %.4g vs %.4g, DM p=%.3g",
+        champion.version,
+        vs_champion.challenger_mse,
+        vs_champion.opponent_mse,
+        vs_champion.p_value("diebold_mariano", "squared"),
     )
-    mlflow.log_dict(comparison.to_dict(), "comparison/ttest.json")
-    logger.info("champion comparison: %s", comparison.reason)
-    return comparison
+    return Comparisons(vs_baseline, vs_champion, champion.version)

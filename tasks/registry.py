@@ -1,31 +1,69 @@
-"""Prefect tasks: register a version as challenger; promote it to champion."""
+"""Prefect tasks: the blessing gate; register a version as challenger; promote it to champion."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import mlflow
+from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.evaluation import ChampionComparison
+from lstm_model.blessing import BlessingDecision, bless
+from lstm_model.config import PipelineConfig
+from lstm_model.evaluation import TestEvaluation
 from lstm_model.preprocess import PreparedData
 from lstm_model.tracking import log_forecaster, promote
+from tasks.evaluation import Comparisons
 
 
-def promotion_decision(comparison: ChampionComparison | None) -> tuple[bool, str]:
-    """Champion when there is none yet, or when the challenger is significantly better."""
-    if comparison is None:
-        return True, "first version: no champion to beat"
-    return comparison.challenger_wins, comparison.reason
+@task(name="bless", cache_policy=NO_CACHE)
+def bless_challenger(
+    evaluation: TestEvaluation, comparisons: Comparisons, config: PipelineConfig
+) -> BlessingDecision:
+    """Apply the blessing policy; the decision and its reason in words become run tags."""
+    decision = bless(
+        evaluation.metrics["model"]["mse"],
+        evaluation.metrics["seasonal_naive"]["mse"],
+        comparisons.best_baseline,
+        comparisons.champion,
+        config.blessing,
+    )
+    mlflow.set_tags(
+        {
+            "blessed": str(decision.blessed).lower(),
+            "blessing_reason": decision.reason[:5000],
+            **{f"blessing_check_{k}": str(v).lower() for k, v in decision.checks.items()},
+        }
+    )
+    mlflow.log_dict(decision.to_dict(), "comparison/blessing.json")
+    get_run_logger().info(decision.reason)
+    return decision
 
 
 @task(name="register", cache_policy=NO_CACHE)
-def register(saved_model_dir: Path, model_name: str, data: PreparedData) -> ModelVersion:
-    """A new registered version (signature and input example included), alias ``challenger``."""
+def register(
+    saved_model_dir: Path,
+    model_name: str,
+    data: PreparedData,
+    decision: BlessingDecision | None = None,
+) -> ModelVersion:
+    """A new registered version (signature and input example included), alias ``challenger``.
+
+    With a blessing decision, the version gets tags ``blessed`` (true/false) and
+    ``blessing_reason``, so unblessed versions are visible and comparable in the registry.
+    """
     example = data.values[data.bounds.test[0] - data.transform.warmup : data.bounds.test[0] + 5]
     version = log_forecaster(saved_model_dir, model_name, example)
+    if decision is not None:
+        client = MlflowClient()
+        client.set_model_version_tag(
+            model_name, version.version, "blessed", str(decision.blessed).lower()
+        )
+        client.set_model_version_tag(
+            model_name, version.version, "blessing_reason", decision.reason[:5000]
+        )
     mlflow.set_tag("registered_version", version.version)
     get_run_logger().info("registered %s version %s as challenger", model_name, version.version)
     return version
@@ -37,3 +75,10 @@ def promote_to_champion(model_name: str, version: str, reason: str) -> None:
     promote(model_name, version, reason)
     mlflow.set_tag("champion", "true")
     get_run_logger().info("%s version %s is the new champion: %s", model_name, version, reason)
+
+
+def promotion_decision(decision: BlessingDecision | None) -> tuple[bool, str]:
+    """Champion when blessed (a run without a decision has no champion to beat)."""
+    if decision is None:
+        return True, "first version: no champion to beat"
+    return decision.blessed, decision.reason

@@ -14,14 +14,22 @@ from lstm_model.config import PipelineConfig
 from lstm_model.evaluation import plot_loss_curves
 from lstm_model.model import Architecture
 from lstm_model.preprocess import PreparedData
+from lstm_model.search import search_architecture
 from lstm_model.tracking import EpochMetricsLogger, mlflow_trial_scope
-from lstm_model.training import search_architecture, train_final
+from lstm_model.training import train_ensemble, with_lookback
 
 
 @task(name="tune", cache_policy=NO_CACHE)
-def tune(data: PreparedData, config: PipelineConfig, work_dir: Path) -> Architecture:
-    """Keras Tuner random search; each trial is a nested MLflow run with its validation loss."""
-    architecture, trials = search_architecture(
+def tune(
+    data: PreparedData, config: PipelineConfig, work_dir: Path
+) -> tuple[Architecture, PreparedData]:
+    """Keras Tuner search; each trial is a nested MLflow run with its per-epoch validation loss.
+
+    Returns:
+        The best architecture, and the data windowed for its lookback (``data`` itself unless
+        the search picked another lookback; then the transform is refitted on train only).
+    """
+    result = search_architecture(
         data,
         config.tuning,
         work_dir / "tuner",
@@ -29,33 +37,63 @@ def tune(data: PreparedData, config: PipelineConfig, work_dir: Path) -> Architec
         trial_scope=mlflow_trial_scope,
         callbacks=[EpochMetricsLogger()],
     )
+    architecture = result.architecture
     mlflow.log_params({f"best_{key}": value for key, value in asdict(architecture).items()})
-    mlflow.log_metric("best_trial_val_loss", min(t.val_loss for t in trials))
-    get_run_logger().info("best of %d trials: %s", len(trials), architecture)
-    return architecture
+    mlflow.log_metrics(
+        {
+            "best_trial_val_loss": min(t.val_loss for t in result.trials),
+            "search_trials": len(result.trials),
+            "search_seconds": result.seconds,
+        }
+    )
+    mlflow.set_tag("search_budget_exhausted", str(result.budget_exhausted).lower())
+    get_run_logger().info(
+        "%s search: best of %d trials in %.0f s%s: %s",
+        config.tuning.tuner,
+        len(result.trials),
+        result.seconds,
+        " (wall-clock budget spent)" if result.budget_exhausted else "",
+        architecture,
+    )
+    return architecture, with_lookback(data, architecture.lookback)
 
 
 @task(name="train", cache_policy=NO_CACHE)
 def train(
     data: PreparedData, architecture: Architecture, config: PipelineConfig, work_dir: Path
 ) -> keras.Model:
-    """Final fit with early stopping on validation loss; loss curves go to MLflow."""
-    model, history = train_final(
-        data, architecture, config.training, config.seed, callbacks=[EpochMetricsLogger("train_")]
+    """Final fit with early stopping on validation loss (one model per seed when ensembling);
+    loss curves go to MLflow."""
+    members = config.training.ensemble_size
+
+    def callbacks_for(member: int) -> list[keras.callbacks.Callback]:
+        return [EpochMetricsLogger("train_" if members == 1 else f"member{member}_train_")]
+
+    final = train_ensemble(
+        data,
+        architecture,
+        config.training,
+        config.seed,
+        callbacks_for=callbacks_for,
+        sgd_momentum=config.tuning.sgd_momentum,
     )
+    history = final.histories[0]
     best_epoch = int(min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__))
+    val_loss = float(final.model.evaluate(data.x_validation, data.y_validation, verbose=0))
     mlflow.log_metrics(
         {
-            "final_val_loss": history["val_loss"][best_epoch],
+            "final_val_loss": val_loss,
             "final_best_epoch": best_epoch + 1,
             "final_epochs_run": len(history["val_loss"]),
+            **{f"member{i}_val_loss": v for i, v in enumerate(final.member_val_losses)},
         }
     )
+    mlflow.log_param("ensemble_seeds", ",".join(map(str, final.seeds)))
     mlflow.log_artifact(str(plot_loss_curves(history, work_dir / "plots" / "loss.png")), "plots")
     get_run_logger().info(
-        "trained %d epochs, best validation loss %.4g at epoch %d",
-        len(history["val_loss"]),
-        history["val_loss"][best_epoch],
-        best_epoch + 1,
+        "trained %d member(s) (seeds %s); validation loss %.4g",
+        members,
+        final.seeds,
+        val_loss,
     )
-    return model
+    return final.model

@@ -1,0 +1,104 @@
+"""The blessing gate: may this challenger become champion (and be pushed)?
+
+A challenger is blessed only when every rule of the policy holds:
+
+1. its test MSE is lower than the seasonal naive's by at least
+   ``min_improvement_over_seasonal_naive`` (relative);
+2. when ``require_beating_best_baseline``: it is significantly better than the best baseline;
+3. when there is a champion: ``significantly_better`` (lower mean loss and one-sided p below
+   ``significance``), or ``not_worse`` (mean loss not higher).
+
+A challenger that is not blessed is still registered, so it can be compared in the UI, but it
+never takes the ``champion`` alias and is never pushed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from lstm_model.comparison import Comparison
+from lstm_model.config import BlessingConfig
+
+TEST_NAMES = {"diebold_mariano": "Diebold–Mariano (HLN)", "paired_t": "paired t-test"}
+
+
+@dataclass(frozen=True)
+class BlessingDecision:
+    """The verdict and one sentence per rule, in words."""
+
+    blessed: bool
+    checks: dict[str, bool]
+    reasons: list[str]
+
+    @property
+    def reason(self) -> str:
+        verdict = "blessed" if self.blessed else "not blessed"
+        return f"{verdict}: " + "; ".join(self.reasons)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "reason": self.reason}
+
+
+def _significantly_better(comparison: Comparison, policy: BlessingConfig) -> tuple[bool, str]:
+    ours, theirs = comparison.mean_loss(policy.loss)
+    p = comparison.p_value(policy.test, policy.loss)
+    what = f"{policy.loss} loss {ours:.4g} vs {theirs:.4g} of {comparison.opponent}"
+    test = f"{TEST_NAMES[policy.test]} p={p:.3g}"
+    if ours >= theirs:
+        return False, f"{what}, {test}: not lower"
+    if p < policy.significance:
+        return True, f"{what}, {test} < {policy.significance}: significantly better"
+    return False, f"{what}, {test} >= {policy.significance}: lower but not significantly"
+
+
+def bless(
+    model_mse: float,
+    seasonal_naive_mse: float,
+    best_baseline: Comparison,
+    champion: Comparison | None,
+    policy: BlessingConfig,
+) -> BlessingDecision:
+    """Apply the blessing policy.
+
+    Args:
+        model_mse: Challenger's test MSE.
+        seasonal_naive_mse: Seasonal naive's MSE on the same points.
+        best_baseline: Challenger vs the best baseline.
+        champion: Challenger vs the current champion, None when there is none.
+        policy: Significance, test, loss and the rules.
+
+    Returns:
+        Whether it is blessed, each rule's outcome and the reasons in words.
+    """
+    checks: dict[str, bool] = {}
+    reasons: list[str] = []
+
+    improvement = 1 - model_mse / seasonal_naive_mse if seasonal_naive_mse > 0 else 0.0
+    required = policy.min_improvement_over_seasonal_naive
+    checks["seasonal_naive"] = model_mse < seasonal_naive_mse and improvement >= required
+    reasons.append(
+        f"MSE {model_mse:.4g} is {improvement:+.1%} better than seasonal naive "
+        f"{seasonal_naive_mse:.4g} (required {required:.0%}, strictly lower)"
+        if checks["seasonal_naive"]
+        else f"MSE {model_mse:.4g} vs seasonal naive {seasonal_naive_mse:.4g}: improvement "
+        f"{improvement:+.1%} short of the required {required:.0%} (and strictly lower)"
+    )
+
+    if policy.require_beating_best_baseline:
+        checks["best_baseline"], why = _significantly_better(best_baseline, policy)
+        reasons.append(why)
+
+    if champion is None:
+        checks["champion"] = True
+        reasons.append("no champion to beat (first version)")
+    elif policy.champion_rule == "significantly_better":
+        checks["champion"], why = _significantly_better(champion, policy)
+        reasons.append(why)
+    else:
+        ours, theirs = champion.mean_loss(policy.loss)
+        checks["champion"] = ours <= theirs
+        reasons.append(
+            f"{policy.loss} loss {ours:.4g} vs {theirs:.4g} of {champion.opponent}: "
+            + ("not worse" if checks["champion"] else "worse")
+        )
+    return BlessingDecision(all(checks.values()), checks, reasons)

@@ -1,0 +1,364 @@
+"""Architecture search: the hypermodel, walk-forward folds, tracked tuners and a time budget.
+
+Every tuner (random, Bayesian optimisation, Hyperband) runs the same hypermodel, which cuts its
+own windows for the lookback a trial asks for and scores a trial either on the validation part
+or on k expanding walk-forward folds, each with a transform fitted on that fold's training rows
+only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from lstm_model.config import TuningConfig
+from lstm_model.errors import PipelineInputError
+from lstm_model.model import Architecture, build_lstm, define_space
+from lstm_model.preprocess import MIN_TRAIN_WINDOWS, PreparedData, SeriesTransform
+from lstm_model.tracking import EpochMetricsLogger
+
+# Opens a tracking scope around one trial; yields a function that records the trial's result.
+TrialScope = Callable[[str, dict], AbstractContextManager[Callable[[dict], None]]]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Windows of one train/validation cut; targets of ``validation`` follow ``train`` in time."""
+
+    train_stop: int
+    validation: tuple[int, int]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_validation: np.ndarray
+    y_validation: np.ndarray
+
+
+def refit_transform(
+    transform: SeriesTransform, train_values: np.ndarray, lookback: int
+) -> SeriesTransform:
+    """A transform like ``transform`` (same differencing, season, columns) fitted afresh on
+    ``train_values`` with window length ``lookback``."""
+    # Optional fields of newer transforms (seasonal differencing, exogenous columns) carry over.
+    extra = {
+        name: getattr(transform, name)
+        for name in ("seasonal_differencing", "season", "columns")
+        if hasattr(transform, name)
+    }
+    return type(transform).fit(train_values, transform.differencing, lookback, **extra)
+
+
+def walk_forward_folds(data: PreparedData, lookback: int, k: int = 1) -> list[Fold]:
+    """``k`` expanding-window folds over the training and validation parts (never the test).
+
+    Each fold validates on a block as long as the validation part; the last fold is exactly the
+    train/validation split. Each fold fits its own transform on its own training rows, so no
+    fold's scaler sees the values it is validated on.
+
+    Args:
+        data: The prepared series (its transform gives the differencing).
+        lookback: Window length to cut.
+        k: Number of folds; 1 is the plain validation split.
+
+    Returns:
+        The folds, oldest first.
+
+    Raises:
+        PipelineInputError: when the first fold's training rows are too few for the lookback.
+    """
+    val_start, val_stop = data.bounds.validation
+    length = val_stop - val_start
+    folds = []
+    for i in range(k):
+        stop = val_stop - (k - 1 - i) * length
+        start = stop - length
+        if i == k - 1 and lookback == data.transform.lookback and start == data.bounds.train[1]:
+            # The plain split: reuse the windows (and transform) prepared upstream.
+            transform, train, validation = (
+                data.transform,
+                (data.x_train, data.y_train),
+                (data.x_validation, data.y_validation),
+            )
+        else:
+            transform = refit_transform(data.transform, data.values[:start], lookback)
+            if start - transform.warmup < MIN_TRAIN_WINDOWS:
+                raise PipelineInputError(
+                    f"walk-forward fold {i + 1} of {k} would train on {start} rows, too few for "
+                    f"lookback {lookback} (needs {MIN_TRAIN_WINDOWS + transform.warmup}). "
+                    "Lower tuning.cv_folds or the lookback, or provide a longer series."
+                )
+            train = transform.windows(data.values, 0, start)
+            validation = transform.windows(data.values, start, stop)
+        folds.append(Fold(start, (start, stop), *train, *validation))
+    return folds
+
+
+class ForecastHyperModel(kt.HyperModel):
+    """The LSTM search space, fitted on windows of the lookback each trial picks.
+
+    Args:
+        data: The prepared series.
+        space: Search space, folds and per-trial epochs/patience.
+    """
+
+    def __init__(self, data: PreparedData, space: TuningConfig) -> None:
+        super().__init__(name="lstm_forecaster")
+        self.data = data
+        self.space = space
+        self.n_features = int(data.x_train.shape[-1])
+        self._folds: dict[int, list[Fold]] = {}
+
+    def folds(self, lookback: int) -> list[Fold]:
+        """Folds for ``lookback``, cut once and reused by every trial that asks for it."""
+        if lookback not in self._folds:
+            self._folds[lookback] = walk_forward_folds(self.data, lookback, self.space.cv_folds)
+        return self._folds[lookback]
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        define_space(hp, self.space, self.data.transform.lookback)
+        architecture = Architecture.from_hyperparameters(hp)
+        return build_lstm(
+            architecture.lookback, self.n_features, architecture, self.space.sgd_momentum
+        )
+
+    def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, **kwargs):
+        """Fit on the trial's windows with early stopping; the objective is ``val_loss``.
+
+        The tuner's ``x``/``y`` are ignored: the windows depend on the trial's lookback.
+
+        Returns:
+            The History for a single split; for walk-forward folds a dict with the mean of the
+            folds' best validation losses (``val_loss``), each fold's, and the epochs run.
+        """
+        architecture = Architecture.from_hyperparameters(hp)
+        folds = self.folds(architecture.lookback)
+        callbacks = list(callbacks or [])
+        fit = {
+            "epochs": epochs or self.space.epochs,
+            "batch_size": architecture.batch_size,
+            "shuffle": True,  # windows of the training part only; each is self-contained
+            "verbose": 0,
+        }
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=self.space.patience, restore_best_weights=True
+        )
+        if len(folds) == 1:
+            fold = folds[0]
+            return model.fit(
+                fold.x_train,
+                fold.y_train,
+                validation_data=(fold.x_validation, fold.y_validation),
+                callbacks=[early_stopping, *callbacks],
+                initial_epoch=initial_epoch,
+                **fit,
+            )
+        results, epochs_run = {}, 0
+        for i, fold in enumerate(folds, start=1):
+            last = i == len(folds)
+            # The tuner's model (Hyperband may have loaded weights into it) fits the last fold.
+            fold_model = model if last else self.build(hp)
+            history = fold_model.fit(
+                fold.x_train,
+                fold.y_train,
+                validation_data=(fold.x_validation, fold.y_validation),
+                callbacks=[copy.copy(early_stopping), *_for_fold(callbacks, i)],
+                initial_epoch=initial_epoch if last else 0,
+                **fit,
+            )
+            results[f"fold{i}_val_loss"] = float(np.min(history.history["val_loss"]))
+            epochs_run = max(epochs_run, len(history.history["val_loss"]))
+        return {
+            "val_loss": float(np.mean(list(results.values()))),
+            "epochs": float(epochs_run),
+            **results,
+        }
+
+
+def _for_fold(callbacks: list[keras.callbacks.Callback], fold: int) -> list:
+    """Per-epoch loggers get a ``fold<i>_`` prefix so the folds' curves stay apart."""
+    out = []
+    for callback in callbacks:
+        if isinstance(callback, EpochMetricsLogger):
+            # A fresh logger, not a copy: a copy would share the pending-metrics buffer.
+            callback = EpochMetricsLogger(f"fold{fold}_{callback.prefix}")
+        out.append(callback)
+    return out
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    trial_id: str
+    hyperparameters: dict
+    val_loss: float
+    epochs: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def _untracked(trial_id: str, hyperparameters: dict) -> Iterator[Callable[[dict], None]]:
+    yield lambda result: None
+
+
+def _objective_and_epochs(result) -> tuple[float, int]:
+    if isinstance(result, dict):
+        return float(result["val_loss"]), int(result.get("epochs", 0))
+    losses = result.history["val_loss"]
+    return float(np.min(losses)), len(losses)
+
+
+class _Tracked:
+    """Mixin for any Keras Tuner: a tracking scope per trial and a wall-clock budget.
+
+    ``max_search_seconds`` is checked before each new trial: once spent, the oracle is told that
+    its trial budget is used up, so the running trial finishes and no new one starts. At least
+    one trial always runs.
+    """
+
+    def __init__(
+        self,
+        *args,
+        trial_scope: TrialScope | None = None,
+        max_search_seconds: float | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.trial_scope = trial_scope or _untracked
+        self.max_search_seconds = max_search_seconds
+        self.summaries: list[TrialSummary] = []
+        self.budget_exhausted = False
+        self._search_started = time.monotonic()
+
+    def search(self, *args, **kwargs):
+        self._search_started = time.monotonic()
+        return super().search(*args, **kwargs)
+
+    def pre_create_trial(self):
+        elapsed = time.monotonic() - self._search_started
+        started = len(self.oracle.trials)
+        if self.max_search_seconds is not None and elapsed >= self.max_search_seconds and started:
+            self.oracle.max_trials = started
+            self.budget_exhausted = True
+        return super().pre_create_trial()
+
+    def run_trial(self, trial, *args, **kwargs):
+        hyperparameters = dict(trial.hyperparameters.values)
+        started = time.perf_counter()
+        with self.trial_scope(trial.trial_id, hyperparameters) as record:
+            results = super().run_trial(trial, *args, **kwargs)
+            scored = [_objective_and_epochs(result) for result in results]
+            summary = TrialSummary(
+                trial.trial_id,
+                hyperparameters,
+                float(np.mean([loss for loss, _ in scored])),
+                max(epochs for _, epochs in scored),
+                time.perf_counter() - started,
+            )
+            folds = {
+                key: float(np.mean([r[key] for r in results]))
+                for key in (results[0] if isinstance(results[0], dict) else {})
+                if key.startswith("fold")
+            }
+            record(
+                {
+                    "val_loss": summary.val_loss,
+                    "epochs": summary.epochs,
+                    "seconds": summary.seconds,
+                    **folds,
+                }
+            )
+        self.summaries.append(summary)
+        return results
+
+
+class TrackedRandomSearch(_Tracked, kt.RandomSearch):
+    """Random search, tracked and budgeted."""
+
+
+class TrackedBayesianOptimization(_Tracked, kt.BayesianOptimization):
+    """Gaussian-process Bayesian optimisation, tracked and budgeted."""
+
+
+class TrackedHyperband(_Tracked, kt.Hyperband):
+    """Hyperband (successive halving of epochs), tracked, budgeted and capped at max_trials."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The winner and what the search did to find it."""
+
+    architecture: Architecture
+    trials: list[TrialSummary]
+    budget_exhausted: bool
+    seconds: float
+
+
+def make_tuner(
+    hypermodel: ForecastHyperModel,
+    config: TuningConfig,
+    work_dir: Path,
+    seed: int,
+    trial_scope: TrialScope | None = None,
+) -> _Tracked:
+    """The tuner ``config.tuner`` names, minimising ``val_loss``."""
+    common = {
+        "objective": "val_loss",
+        "seed": seed,
+        "executions_per_trial": config.executions_per_trial,
+        "directory": str(work_dir),
+        "project_name": f"search-{config.tuner}",
+        "overwrite": True,
+        "trial_scope": trial_scope,
+        "max_search_seconds": config.max_search_seconds,
+    }
+    if config.tuner == "random":
+        return TrackedRandomSearch(hypermodel, max_trials=config.max_trials, **common)
+    if config.tuner == "bayesian":
+        return TrackedBayesianOptimization(hypermodel, max_trials=config.max_trials, **common)
+    tuner = TrackedHyperband(hypermodel, max_epochs=config.epochs, factor=3, **common)
+    # Hyperband has no trial cap of its own; the oracle honours max_trials when it is set.
+    tuner.oracle.max_trials = config.max_trials
+    return tuner
+
+
+def search_architecture(
+    data: PreparedData,
+    config: TuningConfig,
+    work_dir: Path,
+    seed: int,
+    trial_scope: TrialScope | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> SearchResult:
+    """Search the LSTM space with the configured tuner, scored by validation loss.
+
+    Args:
+        data: The prepared series.
+        config: Search space, tuner, budget and folds.
+        work_dir: Where the tuner keeps its trial state.
+        seed: Seeds the tuner's sampling and every trial's initial weights.
+        trial_scope: Tracking scope around each trial (e.g. an MLflow nested run).
+        callbacks: Extra Keras callbacks for every fit (e.g. per-epoch logging).
+
+    Returns:
+        The best architecture (its lookback set), each trial's summary and whether the wall-clock
+        budget stopped the search early.
+    """
+    keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    tuner = make_tuner(ForecastHyperModel(data, config), config, work_dir, seed, trial_scope)
+    # x and y are placeholders: the hypermodel cuts the windows for each trial's lookback.
+    tuner.search(data.x_train, data.y_train, callbacks=list(callbacks or []), verbose=0)
+    best = tuner.get_best_hyperparameters(1)[0]
+    return SearchResult(
+        Architecture.from_hyperparameters(best),
+        tuner.summaries,
+        tuner.budget_exhausted,
+        time.perf_counter() - started,
+    )
