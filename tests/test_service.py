@@ -356,3 +356,24 @@ def test_cli_serve_exits_2_on_bad_input(tracking, tmp_path, monkeypatch, capsys,
     assert main(["serve", "--model-uri", f"models:/{NAME}@champion"]) == 2
     assert "no MLflow store at" in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_serves_a_local_savedmodel_directory(registry, trained):
+    """Outside the registry: a SavedModel folder (e.g. unpacked from model.tar.gz)."""
+    uri, expected = registry
+    _, data, _ = trained
+    directory = Path(uri.removeprefix("sqlite:///")).parent / "export-2"
+    windows, targets = _windows(data, 3)
+    service = build_service(str(directory), ServeConfig(), None)
+    assert service.watcher is None
+    with BackgroundServer(service.app) as server:
+        response = httpx.post(
+            f"{server.url}/invocations",
+            json={"instances": windows.tolist()},
+            headers={"X-Request-Id": "trace-42"},
+        )
+    assert response.headers["X-Model-Version"] == "local"
+    assert response.headers["X-Request-Id"] == "trace-42"
+    np.testing.assert_allclose(
+        response.json()["predictions"], expected["2"][targets], rtol=1e-5, atol=1e-5
+    )

@@ -61,36 +61,8 @@ def create_app(
         The FastAPI application.
     """
     app = FastAPI(title="lstm-pipeline forecaster", docs_url=None, redoc_url=None)
+    app.add_middleware(ObserveRequests, metrics=metrics)
     expected_key = api_key.encode() if api_key else None
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        started = time.perf_counter()
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        request.state.request_id = request_id
-        request.state.model = None
-        response = await call_next(request)
-        seconds = time.perf_counter() - started
-        endpoint = request.url.path if request.url.path in ENDPOINTS else "other"
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(endpoint).observe(seconds)
-        response.headers["X-Request-Id"] = request_id
-        model = request.state.model
-        access_log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": endpoint,
-                    "status": response.status_code,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "model_version": model.version if model else None,
-                    "error": getattr(request.state, "error_kind", None),
-                }
-            },
-        )
-        return response
 
     async def answer(request: Request, handle: Handler) -> Response:
         """Authorise, pin the current model, run ``handle``, map failures to status codes."""
@@ -197,6 +169,63 @@ def create_app(
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return app
+
+
+class ObserveRequests:
+    """ASGI middleware: request id, count and latency per endpoint, one JSON log line.
+
+    Plain ASGI rather than ``BaseHTTPMiddleware``: it costs microseconds, not a task group,
+    per request. Handlers leave ``model`` and ``error_kind`` in ``request.state`` for it.
+    """
+
+    def __init__(self, app, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope.get("headers") or ())
+        request_id = headers.get(b"x-request-id", b"")[:64].decode("latin-1") or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            path = scope.get("path", "")
+            endpoint = path if path in ENDPOINTS else "other"
+            self.metrics.requests.labels(endpoint, str(status)).inc()
+            self.metrics.latency.labels(endpoint).observe(seconds)
+            model = state.get("model")
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope.get("method"),
+                        "path": endpoint,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 3),
+                        "model_version": model.version if model else None,
+                        "error": state.get("error_kind"),
+                    }
+                },
+            )
 
 
 def _authorize(request: Request, expected: bytes) -> None:

@@ -158,6 +158,23 @@ class BackgroundServer:
         self.thread.join(timeout=30)
 
 
+def _use_registry(tracking_uri: str | None) -> None:
+    """Point MLflow at the tracking/registry store, which must exist already."""
+    import mlflow
+
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    database = uri.removeprefix("sqlite:///")
+    if uri.startswith("sqlite:///") and not os.path.isfile(database):
+        # MLflow would create an empty store there; serving needs an existing registry.
+        raise PipelineInputError(
+            f"no MLflow store at {uri} (from --config, MLFLOW_TRACKING_URI or the default "
+            "sqlite:///mlflow.db in the working directory): run serve where retrain ran, or "
+            "set MLFLOW_TRACKING_URI"
+        )
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
 def serve(model_uri: str, config: ServeConfig, tracking_uri: str | None = None) -> None:
     """Serve ``model_uri`` until interrupted (``lstm-pipeline serve``).
 
@@ -171,21 +188,10 @@ def serve(model_uri: str, config: ServeConfig, tracking_uri: str | None = None) 
     Raises:
         PipelineInputError: when the model cannot be served as asked.
     """
-    import mlflow
-
     configure_json_logging()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
-    database = uri.removeprefix("sqlite:///")
-    if uri.startswith("sqlite:///") and not os.path.isfile(database):
-        # MLflow would create an empty store there; serving needs an existing registry.
-        raise PipelineInputError(
-            f"no MLflow store at {uri} (from --config, MLFLOW_TRACKING_URI or the default "
-            "sqlite:///mlflow.db in the working directory): run serve where retrain ran, or "
-            "set MLFLOW_TRACKING_URI"
-        )
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    if parse_model_uri(model_uri).directory is None:
+        _use_registry(tracking_uri)
     service = build_service(model_uri, config, api_key_from_env(config))
     if service.watcher is not None:
         service.watcher.start()
