@@ -13,11 +13,8 @@ Each failure is reported with up to five (file line, value) examples, taken from
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
-import uuid
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from lstm_model.config import PipelineConfig
 from lstm_model.data import MAX_EXAMPLES, file_line
 from lstm_model.errors import PipelineInputError
 from lstm_model.policies import outlier_bounds
+from lstm_model.suites import BASE_SUITE_PATH, _gx, load_suite
 from lstm_model.validation_report import ExpectationOutcome, ValidationReport
 
 __all__ = [
@@ -45,7 +43,6 @@ __all__ = [
     "validate_series",
 ]
 
-BASE_SUITE_PATH = Path(__file__).resolve().parent.parent / "expectations" / "base_suite.json"
 # Ask GX for more unexpected rows than we show, so the examples are not cut by GX.
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 # Fallback advice per expectation type, for user suites whose expectations carry no meta.fix.
@@ -59,26 +56,14 @@ _FIX_BY_TYPE = {
 }
 
 
-@functools.cache
-def _gx() -> Any:
-    """Import GX on first use: it costs seconds, and commands such as --help do not need it."""
-    with warnings.catch_warnings():
-        # GX imports the deprecated sre_constants / sre_parse modules: silence only those, here.
-        warnings.filterwarnings(
-            "ignore", message=r"module .sre_\w+. is deprecated", category=DeprecationWarning
-        )
-        import great_expectations as gx
-    # GX 1.24 has no usage-statistics code left (GX_ANALYTICS_ENABLED is only named in a
-    # docstring), so nothing here can reach the network; no switch is needed.
-    return gx
-
-
 def required_rows(config: PipelineConfig) -> tuple[int, str]:
-    """Fewest rows a series needs: data.min_rows, or enough for the longest lookback.
+    """Fewest rows a series needs: data.min_rows, or enough for the smallest model, if more.
 
-    The lookback is only chosen during analysis, so the worst case is assumed: the training
-    part (1 - validation - test fraction of the rows) must hold ``analysis.max_lookback +
-    analysis.max_differencing`` warm-up rows plus the minimum number of training windows.
+    The lookback is only chosen during analysis, and the analysis shortens it for short series
+    (at most a quarter of the training part), so the bound here is the smallest model:
+    ``analysis.min_lookback + analysis.max_differencing`` warm-up rows plus the minimum number
+    of training windows must fit in the training part. The chosen lookback is checked again,
+    with its own message, when the windows are cut.
 
     Args:
         config: Supplies data.min_rows, the split fractions and the analysis bounds.
@@ -89,10 +74,10 @@ def required_rows(config: PipelineConfig) -> tuple[int, str]:
     from lstm_model.preprocess import MIN_TRAIN_WINDOWS
 
     train_fraction = 1.0 - config.split.validation_fraction - config.split.test_fraction
-    warmup = config.analysis.max_lookback + config.analysis.max_differencing
+    warmup = config.analysis.min_lookback + config.analysis.max_differencing
     needed = math.ceil((warmup + MIN_TRAIN_WINDOWS) / train_fraction - 1e-9)
     reason = (
-        f"lookback up to {config.analysis.max_lookback} + differencing up to "
+        f"lookback of at least {config.analysis.min_lookback} + differencing up to "
         f"{config.analysis.max_differencing} + {MIN_TRAIN_WINDOWS} training windows need "
         f"{warmup + MIN_TRAIN_WINDOWS} training rows, which are {train_fraction:.0%} of the series "
         f"after {config.split.validation_fraction:.0%} validation and "
@@ -307,73 +292,6 @@ def numeric_features(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     if not columns:
         return np.empty((len(frame), 0), dtype="float64")
     return np.column_stack([numeric_target(frame, column).to_numpy() for column in columns])
-
-
-def load_suite(
-    path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
-) -> Any:
-    """Read a suite JSON and bind its ``{time_column}`` / ``{target}`` column templates.
-
-    An expectation with ``meta.each_feature: true`` is applied to the target and to every
-    exogenous column: one copy per column.
-
-    Args:
-        path: The suite file (``json.dump(suite.to_json_dict())`` output, or hand-written).
-        time_column: Replaces ``{time_column}`` in kwargs (also inside longer strings).
-        target: Replaces ``{target}`` likewise.
-        exogenous: Feature columns that ``each_feature`` expectations also check.
-
-    Returns:
-        A ``great_expectations.ExpectationSuite``.
-
-    Raises:
-        PipelineInputError: Missing file, invalid JSON or invalid suite.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise PipelineInputError(
-            f"Expectation suite not found: {path}. Check the paths in data.extra_suites."
-        ) from error
-    except json.JSONDecodeError as error:
-        raise PipelineInputError(
-            f"Expectation suite {path} is not valid JSON (line {error.lineno}: {error.msg}). "
-            "Fix the file, e.g. by writing it with json.dump(suite.to_json_dict(), f)."
-        ) from error
-    try:
-        data["expectations"] = [
-            # An id per expectation lets results be put back in suite order.
-            {
-                **item,
-                "id": str(uuid.uuid4()) if each or not item.get("id") else item["id"],
-                "kwargs": _bind(
-                    item.get("kwargs", {}), {"{time_column}": time_column, "{target}": column}
-                ),
-            }
-            for item in data.get("expectations", [])
-            for each in [bool((item.get("meta") or {}).get("each_feature"))]
-            for column in ([target, *exogenous] if each else [target])
-        ]
-        return _gx().ExpectationSuite(**data)
-    except Exception as error:  # GX raises pydantic, TypeError and its own errors here
-        raise PipelineInputError(
-            f"Expectation suite {path} is not a valid GX 1.x suite: {error}. It needs a 'name' "
-            "and a list of 'expectations', each with a 'type' and 'kwargs'."
-        ) from error
-
-
-def _bind(value: Any, templates: dict[str, str]) -> Any:
-    """Replace template strings anywhere in an expectation's kwargs."""
-    if isinstance(value, str):
-        for template, name in templates.items():
-            value = value.replace(template, name)
-        return value
-    if isinstance(value, list):
-        return [_bind(item, templates) for item in value]
-    if isinstance(value, dict):
-        return {key: _bind(item, templates) for key, item in value.items()}
-    return value
 
 
 def _checkable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

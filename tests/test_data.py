@@ -278,7 +278,7 @@ def test_tasks_pass_a_valid_series_and_publish_the_report(tmp_path, data_flow):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    path = monthly_csv(tmp_path / "s.csv", n=80)  # the default max_lookback needs 78 rows
+    path = monthly_csv(tmp_path / "s.csv", n=80)
 
     report = data_flow(str(path), PipelineConfig())
 

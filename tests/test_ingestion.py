@@ -14,7 +14,8 @@ from lstm_model.errors import DataValidationError, PipelineInputError
 from lstm_model.policies import apply_policies
 from lstm_model.validation import validate_frame
 
-TINY = PipelineConfig().with_overrides(analysis__max_lookback=12)  # needs 43 rows
+# A smallest lookback of 12 needs ceil((12 + 2 + 16) / 0.7) = 43 rows.
+TINY = PipelineConfig().with_overrides(analysis__min_lookback=12, analysis__max_lookback=12)
 
 
 def write_rows(path, rows, header="timestamp,value"):
@@ -192,7 +193,7 @@ def test_constant_and_too_short_series(tmp_path):
         check(constant).raise_for_failures()
     short = write_rows(tmp_path / "short.csv", good_rows(42))
     with pytest.raises(
-        DataValidationError, match=r"has 42 rows.*at least 43 rows.*lookback up to 12"
+        DataValidationError, match=r"has 42 rows.*at least 43 rows.*lookback of at least 12"
     ):
         check(short).raise_for_failures()
 
@@ -234,7 +235,7 @@ def test_cli_exits_2_for_bad_input(tmp_path, monkeypatch, capsys, rows, header, 
     from flows.cli import main
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "tiny.json").write_text('{"analysis": {"max_lookback": 12}}')
+    (tmp_path / "tiny.json").write_text('{"analysis": {"min_lookback": 12, "max_lookback": 12}}')
     path = write_rows(tmp_path / "bad.csv", rows, header)
     code = main(["retrain", str(path), "--model-name", "never", "--config", "tiny.json"])
     err = capsys.readouterr().err

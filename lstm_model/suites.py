@@ -1,0 +1,97 @@
+"""Expectation suites: where the base suite lives, and loading a suite JSON with its column
+templates bound to the configured columns."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lstm_model.errors import PipelineInputError
+
+BASE_SUITE_PATH = Path(__file__).resolve().parent.parent / "expectations" / "base_suite.json"
+
+
+@functools.cache
+def _gx() -> Any:
+    """Import GX on first use: it costs seconds, and commands such as --help do not need it."""
+    with warnings.catch_warnings():
+        # GX imports the deprecated sre_constants / sre_parse modules: silence only those, here.
+        warnings.filterwarnings(
+            "ignore", message=r"module .sre_\w+. is deprecated", category=DeprecationWarning
+        )
+        import great_expectations as gx
+    # GX 1.24 has no usage-statistics code left (GX_ANALYTICS_ENABLED is only named in a
+    # docstring), so nothing here can reach the network; no switch is needed.
+    return gx
+
+
+def load_suite(
+    path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
+) -> Any:
+    """Read a suite JSON and bind its ``{time_column}`` / ``{target}`` column templates.
+
+    An expectation with ``meta.each_feature: true`` is applied to the target and to every
+    exogenous column: one copy per column.
+
+    Args:
+        path: The suite file (``json.dump(suite.to_json_dict())`` output, or hand-written).
+        time_column: Replaces ``{time_column}`` in kwargs (also inside longer strings).
+        target: Replaces ``{target}`` likewise.
+        exogenous: Feature columns that ``each_feature`` expectations also check.
+
+    Returns:
+        A ``great_expectations.ExpectationSuite``.
+
+    Raises:
+        PipelineInputError: Missing file, invalid JSON or invalid suite.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise PipelineInputError(
+            f"Expectation suite not found: {path}. Check the paths in data.extra_suites."
+        ) from error
+    except json.JSONDecodeError as error:
+        raise PipelineInputError(
+            f"Expectation suite {path} is not valid JSON (line {error.lineno}: {error.msg}). "
+            "Fix the file, e.g. by writing it with json.dump(suite.to_json_dict(), f)."
+        ) from error
+    try:
+        data["expectations"] = [
+            # An id per expectation lets results be put back in suite order.
+            {
+                **item,
+                "id": str(uuid.uuid4()) if each or not item.get("id") else item["id"],
+                "kwargs": _bind(
+                    item.get("kwargs", {}), {"{time_column}": time_column, "{target}": column}
+                ),
+            }
+            for item in data.get("expectations", [])
+            for each in [bool((item.get("meta") or {}).get("each_feature"))]
+            for column in ([target, *exogenous] if each else [target])
+        ]
+        return _gx().ExpectationSuite(**data)
+    except Exception as error:  # GX raises pydantic, TypeError and its own errors here
+        raise PipelineInputError(
+            f"Expectation suite {path} is not a valid GX 1.x suite: {error}. It needs a 'name' "
+            "and a list of 'expectations', each with a 'type' and 'kwargs'."
+        ) from error
+
+
+def _bind(value: Any, templates: dict[str, str]) -> Any:
+    """Replace template strings anywhere in an expectation's kwargs."""
+    if isinstance(value, str):
+        for template, name in templates.items():
+            value = value.replace(template, name)
+        return value
+    if isinstance(value, list):
+        return [_bind(item, templates) for item in value]
+    if isinstance(value, dict):
+        return {key: _bind(item, templates) for key, item in value.items()}
+    return value
