@@ -238,7 +238,7 @@ class PipelineConfig(_Section):
     push: PushConfig = PushConfig()
     deploy: DeployConfig = DeployConfig()
     serve: ServeConfig = ServeConfig()
-    seed: int = 42
+    seed: int = Field(42, ge=0)
 
     def flat(self) -> dict[str, Any]:
         """Dotted ``section.field -> value`` pairs, ready for ``mlflow.log_params``."""

@@ -61,6 +61,7 @@ def build_lstm(
     architecture: Architecture,
     sgd_momentum: float = 0.9,
     name: str = "lstm_forecaster",
+    seed: int | None = None,
 ) -> keras.Model:
     """A stack of LSTM layers and a linear head that forecasts the next scaled value.
 
@@ -75,10 +76,18 @@ def build_lstm(
         architecture: Layers, units, activation, dropouts, optimizer and learning rate.
         sgd_momentum: Momentum when the optimizer is SGD.
         name: Model name (members of an ensemble need distinct names).
+        seed: Seeds every initializer and dropout mask explicitly. Unseeded layers draw their
+            seeds from Python's global ``random``, which background threads (Prefect's
+            clients, servers) also consume, so a global seed alone does not fix the weights.
 
     Returns:
         A compiled model with MSE loss.
     """
+    seeds = iter(range(seed * 1000, seed * 1000 + 1000)) if seed is not None else None
+
+    def next_seed() -> int | None:
+        return next(seeds) if seeds is not None else None
+
     inputs = keras.Input(shape=(lookback, n_features), name=INPUT_NAME)
     x = inputs
     for layer in range(architecture.layers):
@@ -88,10 +97,15 @@ def build_lstm(
             activation=architecture.activation,
             recurrent_dropout=architecture.recurrent_dropout,
             return_sequences=not last,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
+            seed=next_seed(),
         )(x)
         if architecture.dropout > 0:
-            x = keras.layers.Dropout(architecture.dropout)(x)
-    outputs = keras.layers.Dense(1, name="forecast")(x)
+            x = keras.layers.Dropout(architecture.dropout, seed=next_seed())(x)
+    outputs = keras.layers.Dense(
+        1, name="forecast", kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed())
+    )(x)
     model = keras.Model(inputs, outputs, name=name)
     optimizer = make_optimizer(architecture.optimizer, architecture.learning_rate, sgd_momentum)
     model.compile(optimizer=optimizer, loss="mse")

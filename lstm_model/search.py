@@ -109,10 +109,11 @@ class ForecastHyperModel(kt.HyperModel):
         space: Search space, folds and per-trial epochs/patience.
     """
 
-    def __init__(self, data: PreparedData, space: TuningConfig) -> None:
+    def __init__(self, data: PreparedData, space: TuningConfig, seed: int | None = None) -> None:
         super().__init__(name="lstm_forecaster")
         self.data = data
         self.space = space
+        self.seed = seed
         self.n_features = int(data.x_train.shape[-1])
         self._folds: dict[int, list[Fold]] = {}
 
@@ -126,7 +127,11 @@ class ForecastHyperModel(kt.HyperModel):
         define_space(hp, self.space, self.data.transform.lookback)
         architecture = Architecture.from_hyperparameters(hp)
         return build_lstm(
-            architecture.lookback, self.n_features, architecture, self.space.sgd_momentum
+            architecture.lookback,
+            self.n_features,
+            architecture,
+            self.space.sgd_momentum,
+            seed=self.seed,
         )
 
     def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, **kwargs):
@@ -328,6 +333,19 @@ def make_tuner(
     return tuner
 
 
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow's kernels deterministic.
+
+    Seeds alone leave multi-threaded CPU reductions free to sum in any order; a fit amplifies
+    those last-bit differences, so without op determinism the same seed gives a different
+    model once the process has run other TensorFlow work.
+    """
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def search_architecture(
     data: PreparedData,
     config: TuningConfig,
@@ -350,9 +368,9 @@ def search_architecture(
         The best architecture (its lookback set), each trial's summary and whether the wall-clock
         budget stopped the search early.
     """
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)
     started = time.perf_counter()
-    tuner = make_tuner(ForecastHyperModel(data, config), config, work_dir, seed, trial_scope)
+    tuner = make_tuner(ForecastHyperModel(data, config, seed), config, work_dir, seed, trial_scope)
     # x and y are placeholders: the hypermodel cuts the windows for each trial's lookback.
     tuner.search(data.x_train, data.y_train, callbacks=list(callbacks or []), verbose=0)
     best = tuner.get_best_hyperparameters(1)[0]

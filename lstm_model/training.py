@@ -19,12 +19,8 @@ from lstm_model.search import (  # noqa: F401
     TrackedRandomSearch,
     TrialSummary,
     search_architecture,
+    seed_everything,
 )
-
-
-def seed_everything(seed: int) -> None:
-    """Python, NumPy and TensorFlow seeds in one call (Keras 3)."""
-    keras.utils.set_random_seed(seed)
 
 
 def with_lookback(data: PreparedData, lookback: int | None) -> PreparedData:
@@ -78,7 +74,7 @@ def train_final(
     """
     seed_everything(seed)
     model = build_lstm(
-        data.transform.lookback, data.x_train.shape[-1], architecture, sgd_momentum, name
+        data.transform.lookback, data.x_train.shape[-1], architecture, sgd_momentum, name, seed
     )
     history = model.fit(
         data.x_train,
