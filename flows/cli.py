@@ -78,7 +78,7 @@ def _retrain(args: argparse.Namespace) -> None:
     print(f"mlflow run id:  {result.run_id}")
     print(f"model version:  {result.model_name} v{result.version}")
     print(f"champion:       {'yes' if result.champion else 'no'} ({result.reason})")
-    print(f"pushed to:      {result.pushed_to or 'not pushed (not champion)'}")
+    print(f"pushed to:      {result.pushed_to or 'not pushed (not blessed)'}")
     print(
         f"test RMSE:      {result.metrics['model_rmse']:.4g} "
         f"(naive {result.metrics['naive_rmse']:.4g}, "

@@ -9,8 +9,9 @@ import pandas as pd
 
 from lstm_model.data import load_series
 from lstm_model.errors import PipelineInputError
+from lstm_model.preprocess import model_values
 from lstm_model.serving import OUTPUT_COLUMN, history_frame
-from lstm_model.validation import numeric_target, validate_series
+from lstm_model.validation import validate_series
 
 
 def _load_model(model_uri: str):
@@ -29,10 +30,17 @@ def _load_model(model_uri: str):
         ) from error
 
 
+def model_columns(model) -> list[str]:
+    """The registered model's input columns: ``value`` first, then its exogenous features."""
+    return list(model.metadata.get_input_schema().input_names())
+
+
 def forecast_from(
     frame: pd.DataFrame, model, start: str, time_column: str, target: str
 ) -> pd.DataFrame:
     """Forecasts for every row at or after ``start``, each from the true values before it.
+
+    The model's exogenous columns are read from ``frame`` under the same names.
 
     Raises:
         PipelineInputError: when ``start`` is unparseable, after the data, or earlier than the
@@ -54,8 +62,9 @@ def forecast_from(
             f"--start {start} is after the last timestamp {timestamps.iloc[-1]}: "
             "nothing to forecast"
         )
-    values = numeric_target(frame, target).to_numpy()
-    predictions = model.predict(history_frame(values))[OUTPUT_COLUMN].to_numpy()
+    columns = model_columns(model)
+    values = model_values(frame, target, columns[1:])
+    predictions = model.predict(history_frame(values, columns))[OUTPUT_COLUMN].to_numpy()
     missing = selected & np.isnan(predictions)
     if missing.any():
         earliest = timestamps[~np.isnan(predictions)]
@@ -78,11 +87,15 @@ def write_forecasts(
     target: str = "value",
 ) -> int:
     """Load, validate, forecast and write ``timestamp,prediction``; returns the row count."""
+    # The file is checked before the (slower) model load, so a bad path fails first.
     frame = load_series(data_path, time_column, target)
-    validate_series(
-        frame, time_column, target, min_rows=1, source=str(data_path)
-    ).raise_for_failures()
     model = _load_model(model_uri)
+    exogenous = model_columns(model)[1:]
+    if exogenous:
+        frame = load_series(data_path, time_column, target, exogenous=exogenous)
+    validate_series(
+        frame, time_column, target, min_rows=1, source=str(data_path), exogenous=exogenous
+    ).raise_for_failures()
     forecasts = forecast_from(frame.reset_index(drop=True), model, start, time_column, target)
     output.parent.mkdir(parents=True, exist_ok=True)
     forecasts.to_csv(output, index=False)

@@ -172,3 +172,40 @@ def test_console_script_is_installed_and_maps_bad_input_to_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert "missing.csv" in result.stderr
+
+
+def test_predict_reads_the_models_exogenous_columns_from_the_file(workspace, tmp_path):
+    """A model trained with an exogenous column forecasts from the file's column of that name."""
+    from lstm_model.export import export_saved_model
+    from lstm_model.forecast import one_step_forecasts
+    from lstm_model.model import Architecture, build_lstm
+    from lstm_model.preprocess import prepare
+    from lstm_model.tracking import configure_tracking, log_forecaster
+
+    series = make_series(80)
+    temp = np.cos(np.arange(80) / 5.0) * 10 + 20
+    matrix = np.column_stack([series["value"], temp])
+    data = prepare(matrix, 1, 6, 0.15, 0.15, columns=("value", "temp"))
+    model = build_lstm(6, 2, Architecture(units=4), seed=3)
+    directory = export_saved_model(model, data.transform, tmp_path / "exog")
+    configure_tracking(None, "lstm-pipeline")
+    with mlflow.start_run():
+        log_forecaster(directory, "cli-exog", matrix[:20])
+    series.assign(temp=temp).to_csv(workspace / "exog.csv", index=False)
+
+    code = main(
+        [
+            "predict",
+            "exog.csv",
+            "--model-uri",
+            "models:/cli-exog@challenger",
+            "--start",
+            "2004-01-01",
+            "--output",
+            "exog_forecasts.csv",
+        ]
+    )
+    assert code == 0
+    forecasts = pd.read_csv(workspace / "exog_forecasts.csv")
+    expected = one_step_forecasts(lambda w: model.predict(w, verbose=0), data.transform, matrix)
+    np.testing.assert_allclose(forecasts["prediction"], expected[48:80], rtol=1e-5)
