@@ -7,20 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from lstm_model.analysis import SeriesAnalysis
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on servers and CI
-    import matplotlib.pyplot as plt
-
-    return plt
+from lstm_model.plotting import pyplot, save_figure
 
 
 def plot_correlograms(analysis: SeriesAnalysis, out_dir: Path) -> list[Path]:
     """Save ACF and PACF bar plots with their significance bounds; returns the file paths."""
-    plt = _pyplot()
+    plt = pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     seasonal = (
         f", seasonally differenced at lag {analysis.season}"
@@ -49,11 +41,7 @@ def plot_correlograms(analysis: SeriesAnalysis, out_dir: Path) -> list[Path]:
         )
         ax.set_xlabel("lag")
         ax.legend(loc="upper right", fontsize=8)
-        fig.tight_layout()
-        path = out_dir / f"{name}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, out_dir / f"{name}.png"))
     return paths
 
 
@@ -65,15 +53,10 @@ def plot_decomposition(train_values: np.ndarray, season: int, out_dir: Path) -> 
     """
     from statsmodels.tsa.seasonal import STL
 
-    plt = _pyplot()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    pyplot()  # selects the headless backend before STL draws its own figure
     period = season if season > 1 else 2
     result = STL(np.asarray(train_values, dtype=float), period=period, robust=True).fit()
     fig = result.plot()
     fig.set_size_inches(9, 6)
     fig.suptitle(f"STL decomposition of the training part (period {period})", fontsize=10)
-    fig.tight_layout()
-    path = out_dir / "stl.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir / "stl.png")

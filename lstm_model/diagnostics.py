@@ -9,6 +9,7 @@ import numpy as np
 from scipy import stats
 
 from lstm_model.forecast import WindowPredictor
+from lstm_model.plotting import pyplot, save_figure
 
 
 @dataclass(frozen=True)
@@ -133,20 +134,11 @@ def perturbation_sensitivity(
     )
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_residuals(
     residuals: np.ndarray, predicted: np.ndarray, diagnostics: ResidualDiagnostics, path: Path
 ) -> Path:
     """Histogram, residuals vs predicted and the residual ACF, side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     residuals = np.asarray(residuals, dtype=float)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     axes[0].hist(residuals, bins=min(30, max(5, len(residuals) // 5)), color="tab:blue")
@@ -162,23 +154,15 @@ def plot_residuals(
         axes[2].axhline(bound, color="tab:red", ls="--", lw=0.8)
     axes[2].set_xlabel("lag")
     axes[2].set_title(f"residual ACF (Ljung-Box p={diagnostics.ljung_box_pvalue:.3g})")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_sensitivity(sensitivity: Sensitivity, path: Path) -> Path:
     """Bar chart: mean |change of forecast| per perturbed lag."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.5))
     ax.bar(sensitivity.lags, sensitivity.mean_abs_change)
     ax.set_xlabel("lag of the perturbed step (1 = latest)")
     ax.set_ylabel("mean |Δ forecast| (original units)")
     ax.set_title(f"sensitivity to a +{sensitivity.delta:g} sd shift of one step")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

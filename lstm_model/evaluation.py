@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_model.plotting import pyplot, save_figure
+
 
 def forecast_metrics(
     actual: np.ndarray, predicted: np.ndarray, train_values: np.ndarray, season: int = 1
@@ -44,11 +46,7 @@ def plot_forecast(
     timestamps: np.ndarray, actual: np.ndarray, forecasts: dict[str, np.ndarray], path: Path
 ) -> Path:
     """Predicted vs actual over the test part, one line per forecaster."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(timestamps, actual, color="black", lw=2, label="actual")
     for name, values in forecasts.items():
@@ -56,20 +54,12 @@ def plot_forecast(
     ax.set_title("One-step-ahead forecasts on the test part")
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_loss_curves(history: dict[str, list[float]], path: Path) -> Path:
     """Training and validation loss per epoch of the final fit."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for key in ("loss", "val_loss"):
         if key in history:
@@ -78,11 +68,7 @@ def plot_loss_curves(history: dict[str, list[float]], path: Path) -> Path:
     ax.set_ylabel("MSE (scaled)")
     ax.set_yscale("log")
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 @dataclass(frozen=True)
