@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -13,7 +14,16 @@ from typing import Any
 
 from lstm_model.errors import PipelineInputError
 
-BASE_SUITE_PATH = Path(__file__).resolve().parent.parent / "expectations" / "base_suite.json"
+
+def _base_suite_path() -> Path:
+    """expectations/ of the source tree (editable installs, checkouts), else the copy that a
+    regular install puts under ``sys.prefix`` (pyproject's data-files)."""
+    in_tree = Path(__file__).resolve().parent.parent / "expectations" / "base_suite.json"
+    installed = Path(sys.prefix) / "expectations" / "base_suite.json"
+    return in_tree if in_tree.exists() or not installed.exists() else installed
+
+
+BASE_SUITE_PATH = _base_suite_path()
 
 
 @functools.cache
