@@ -142,7 +142,7 @@ def run_series(name: str, frame: pd.DataFrame, season: int, work: Path) -> dict:
         "test_points": len(actual),
         "retrain_seconds": retrain.seconds,
         "scores": results,
-        "champion_output": retrain.stdout,
+        "blessed": "champion:       yes" in retrain.stdout,
     }
 
 
@@ -166,9 +166,9 @@ def main() -> None:
     print(f"Machine: {results['machine']}\n")
     print(
         "| series | points (test) | LSTM MASE | naive | seasonal naive | ETS | ARIMA "
-        "| LSTM / best statistical | LSTM sMAPE % |"
+        "| LSTM / best statistical | LSTM sMAPE % | blessed |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, outcome in results["series"].items():
         s = outcome["scores"]
         statistical = {k: v["mase"] for k, v in s.items() if k != "lstm"}
@@ -180,7 +180,7 @@ def main() -> None:
         print(
             f"| {name} — {outcome['description']} | {outcome['points']} ({outcome['test_points']}) "
             f"| {s['lstm']['mase']:.3f} | {' | '.join(cells)} | {s['lstm']['mase'] / best:.2f} "
-            f"| {s['lstm']['smape']:.2f} |"
+            f"| {s['lstm']['smape']:.2f} | {'yes' if outcome['blessed'] else 'no'} |"
         )
 
 
