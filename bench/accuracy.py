@@ -110,13 +110,16 @@ def statistical_baselines(values: np.ndarray, n_train: int, season: int) -> dict
     return baseline_forecasts(values, targets, n_train, season, differencing, config).forecasts
 
 
-def run_series(name: str, frame: pd.DataFrame, season: int, work: Path) -> dict:
+def run_series(
+    name: str, frame: pd.DataFrame, season: int, work: Path, config: Path | None = None
+) -> dict:
     """Retrain on the first 80 %, predict the rest one step ahead, score against baselines."""
     n_train = int(len(frame) * TRAIN_FRACTION)
     frame.iloc[:n_train].to_csv(work / "train.csv", index=False, date_format="%Y-%m-%d")
     frame.to_csv(work / "full.csv", index=False, date_format="%Y-%m-%d")
     start = frame["timestamp"].iloc[n_train].strftime("%Y-%m-%d")
-    retrain = run_cli(["retrain", "train.csv", "--model-name", name], work)
+    options = ["--config", str(config.resolve())] if config else []
+    retrain = run_cli(["retrain", "train.csv", "--model-name", name, *options], work)
     # The version this retrain registered: scored whether or not the blessing gate passed it.
     run_cli(
         [
@@ -149,6 +152,7 @@ def run_series(name: str, frame: pd.DataFrame, season: int, work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--series", nargs="*", help="subset of series names")
+    parser.add_argument("--config", type=Path, help="PipelineConfig JSON (default: the defaults)")
     args = parser.parse_args()
     catalogue = load_benchmark_series()
     names = args.series or list(catalogue)
@@ -156,7 +160,7 @@ def main() -> None:
     for name in names:
         frame, season, description = catalogue[name]
         with tempfile.TemporaryDirectory() as tmp:
-            outcome = run_series(name, frame, season, Path(tmp))
+            outcome = run_series(name, frame, season, Path(tmp), args.config)
         outcome["description"] = description
         results["series"][name] = outcome
         print(f"{name}: done in {outcome['retrain_seconds']:.0f} s", file=sys.stderr)
