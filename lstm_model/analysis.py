@@ -320,6 +320,12 @@ def analyze_series(
                 f"STL seasonal strength F_s={strength:.2f} calls for a seasonal difference, but "
                 f"{len(values)} training rows are too few for one at lag {season}"
             )
+        elif wanted:
+            notes.append(
+                f"STL seasonal strength F_s={strength:.2f} > "
+                f"{config.seasonal_strength_threshold}, but seasonal differencing is off "
+                "(analysis.max_seasonal_differencing=0): the window covers the season instead"
+            )
         else:
             notes.append(
                 f"STL seasonal strength F_s={strength:.2f} <= "

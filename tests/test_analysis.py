@@ -39,9 +39,12 @@ def test_integrated_twice_is_differenced_twice():
     assert choose_differencing(series, alpha=0.05, max_order=2)[0] == 2
 
 
+SEASONAL_DIFFERENCING = AnalysisConfig(max_seasonal_differencing=1)
+
+
 def test_monthly_seasonal_series_is_seasonally_differenced_with_a_window_covering_a_season():
     values = make_series(240)["value"].to_numpy()
-    analysis = analyze_series(values, "MS", AnalysisConfig())
+    analysis = analyze_series(values, "MS", SEASONAL_DIFFERENCING)
     assert analysis.season == 12
     assert abs(analysis.periodogram_period - 12) < 1
     # Trend + strong deterministic season: one seasonal difference removes both.
@@ -51,16 +54,25 @@ def test_monthly_seasonal_series_is_seasonally_differenced_with_a_window_coverin
     assert analysis.lookback >= 12
 
 
+def test_by_default_a_strong_season_is_covered_by_the_window_not_differenced():
+    values = make_series(240)["value"].to_numpy()
+    analysis = analyze_series(values, "MS", AnalysisConfig())
+    assert analysis.season == 12 and analysis.seasonal_strength > 0.64
+    assert analysis.seasonal_differencing == 0 and analysis.differencing == 1
+    assert analysis.lookback >= 12
+    assert any("seasonal differencing is off" in note for note in analysis.notes)
+
+
 def test_weak_season_is_kept_but_not_differenced():
     rng = np.random.default_rng(5)
     t = np.arange(360)
     values = np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.0, 360)
-    analysis = analyze_series(values, "MS", AnalysisConfig())
+    analysis = analyze_series(values, "MS", SEASONAL_DIFFERENCING)
     assert analysis.season == 12
     assert analysis.seasonal_strength < 0.64
     assert analysis.seasonal_differencing == 0
     assert analysis.lookback >= 12
-    config = AnalysisConfig(seasonal_strength_threshold=0.1)
+    config = AnalysisConfig(seasonal_strength_threshold=0.1, max_seasonal_differencing=1)
     assert analyze_series(values, "MS", config).seasonal_differencing == 1
 
 
@@ -131,7 +143,7 @@ def test_calendar_seasons():
 def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_run, tmp_path):
     frame = make_series(200)
     values = frame["value"].to_numpy()
-    config = PipelineConfig()
+    config = PipelineConfig().with_overrides(analysis__max_seasonal_differencing=1)
     first = analyze(values, "MS", config, tmp_path)
     future_changed = values.copy()
     future_changed[-50:] = 1e6  # validation and test part
