@@ -44,7 +44,8 @@ def prefect_harness():
         yield
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -53,7 +54,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's server on 127.0.0.1, spoken to over real HTTP by boto3."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -161,3 +162,19 @@ def trained():
     analysis = analyze_series(values[: data.bounds.train[1]], "MS", AnalysisConfig())
     model, _ = train_final(data, Architecture(units=8), TrainingConfig(epochs=5), seed=1)
     return model, data, analysis
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory):
+    """A tiny real SavedModel from ``keras.Model.export`` and the model that made it.
+
+    The folder also carries a preprocessing.json, as the pipeline's exports do.
+    """
+    import keras
+
+    window = keras.Input(shape=(4, 1), name="window")
+    model = keras.Model(window, keras.layers.Dense(1)(keras.layers.Flatten()(window)))
+    folder = tmp_path_factory.mktemp("export") / "saved_model"
+    model.export(str(folder), verbose=False)
+    (folder / "preprocessing.json").write_text('{"lookback": 4}')
+    return folder, model

@@ -35,15 +35,9 @@ class _Identity(mlflow.pyfunc.PythonModel):
         return model_input
 
 
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    import keras
-
-    window = keras.Input(shape=(4, 1), name="window")
-    model = keras.Model(window, keras.layers.Dense(1)(keras.layers.Flatten()(window)))
-    folder = tmp_path_factory.mktemp("export") / "saved_model"
-    model.export(str(folder), verbose=False)
-    return folder
+@pytest.fixture
+def saved_model(tiny_export):
+    return tiny_export[0]
 
 
 def _register(name: str, saved_model, rmse: float, blessed: str | None = None) -> str:

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
+from conftest import free_port
 
 from lstm_model import delivery
 from lstm_model.delivery import DeliveryError, PushVerificationError, package_model, push_package
@@ -31,24 +31,9 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    """A tiny real SavedModel from ``keras.Model.export`` plus the model that made it."""
-    import keras
-
-    window = keras.Input(shape=(4, 1), name="window")
-    model = keras.Model(window, keras.layers.Dense(1)(keras.layers.Flatten()(window)))
-    folder = tmp_path_factory.mktemp("export") / "saved_model"
-    model.export(str(folder), verbose=False)
-    # A SavedModel folder may carry extra files (e.g. the pipeline's scaler/lookback JSON).
-    (folder / "preprocessing.json").write_text('{"lookback": 4}')
-    return folder, model
+@pytest.fixture
+def saved_model(tiny_export):
+    return tiny_export
 
 
 @pytest.fixture
@@ -152,7 +137,7 @@ def test_push_to_bucket_root(package, s3_bucket, moto_endpoint):
 
 
 def test_aws_endpoint_url_decides_where_boto3_goes(package, s3_bucket, monkeypatch):
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", dead)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore would retry a refused connection
     with pytest.raises(DeliveryError, match="Cannot reach") as caught:
@@ -173,7 +158,7 @@ def test_missing_bucket_is_an_input_error_naming_bucket_and_endpoint(
 @pytest.fixture(scope="module")
 def auth_moto():
     """A second moto server that enforces IAM after 3 setup calls: bucket, user, key."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
     cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
