@@ -6,10 +6,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test lint predict ui clean
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.13.9
+
+# uv.lock pins every transitive dependency; `uv sync --frozen` installs exactly that set.
+$(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --frozen --quiet --extra dev --extra bench
 	touch $(STAMP)
 
 run: $(STAMP)  ## retrain on the bundled El Niño series with the embedded defaults
