@@ -97,7 +97,7 @@ def statistical_baselines(values: np.ndarray, n_train: int, season: int) -> dict
     The pipeline's own baselines (lstm_model.baselines), fitted on the first part only, with the
     differencing order ADF/KPSS choose there and the calendar season of the series.
     """
-    from lstm_model.analysis import choose_differencing
+    from lstm_model.stationarity import choose_differencing
     from lstm_model.baselines import baseline_forecasts
     from lstm_model.config import AnalysisConfig, EvaluationConfig
 

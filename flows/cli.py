@@ -84,6 +84,8 @@ def _retrain(args: argparse.Namespace) -> None:
         f"(naive {result.metrics['naive_rmse']:.4g}, "
         f"seasonal naive {result.metrics['seasonal_naive_rmse']:.4g})"
     )
+    if result.advice:
+        print(f"note:           {result.advice}")
 
 
 def _load_config(path: str | None):

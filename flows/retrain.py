@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.ship import ship
+from lstm_model.blessing import advice_when_baselines_win
 from lstm_model.config import PipelineConfig
 from lstm_model.data import content_hash, infer_frequency
 from lstm_model.delivery import parse_push_uri
@@ -32,7 +33,7 @@ from tasks.evaluation import compare, diagnose, evaluate
 from tasks.export import export
 from tasks.preprocess import preprocess
 from tasks.registry import bless_challenger, promote_to_champion, register
-from tasks.training import train, tune
+from tasks.training import refit, train, tune
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class RetrainResult:
     reason: str
     pushed_to: str | None
     metrics: dict[str, float]
+    advice: str | None = None
 
 
 @flow(name="retrain", log_prints=True)
@@ -81,13 +83,19 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
         data = preprocess(values, analysis, config)
         # The search may pick another lookback: ``data`` comes back windowed for it.
         architecture, data = tune(data, config, work_dir)
-        model = train(data, architecture, config, work_dir)
-        evaluation = evaluate(model, data, analysis, timestamps, work_dir, config)
-        diagnose(model, data, evaluation, config, work_dir)
+        evaluated = train(data, architecture, config, work_dir)
+        evaluation = evaluate(evaluated.model, data, analysis, timestamps, work_dir, config)
+        diagnose(evaluated.model, data, evaluation, config, work_dir)
         comparisons = compare(evaluation, data, config)
         blessing = bless_challenger(evaluation, comparisons, config)
 
-        saved_model = export(model, data, work_dir)
+        # Evaluation judged the procedure; the shipped model repeats it on every row.
+        if config.training.refit_on_full_history:
+            shipped = refit(data, architecture, evaluated, config)
+            model, transform = shipped.model, shipped.transform
+        else:
+            model, transform = evaluated.model, data.transform
+        saved_model = export(model, transform, data.values, work_dir)
         # Registered either way (tagged blessed=true/false); only a blessed one ships.
         version = str(register(saved_model, name, data, blessing).version)
         promoted, reason = blessing.blessed, blessing.reason
@@ -107,6 +115,7 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
             reason,
             pushed_to,
             evaluation.flat_metrics(),
+            advice_when_baselines_win(evaluation.metrics),
         )
 
 

@@ -9,8 +9,7 @@ part only: the caller passes train values. Plots live in :mod:`lstm_model.analys
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -21,6 +20,12 @@ from lstm_model.seasonality import (
     same_period,
     seasonal_strength,
 )
+from lstm_model.stationarity import (
+    StationarityCheck,
+    choose_differencing,
+    decide_differencing,
+)
+from lstm_model.variance import box_cox, guerrero_lambda
 
 # Calendar seasons by pandas frequency prefix; yearly data has none.
 _CALENDAR_SEASONS = {
@@ -41,17 +46,33 @@ _PACF_GAP = 3
 
 
 @dataclass(frozen=True)
-class StationarityCheck:
-    """ADF and KPSS on the series differenced ``order`` times."""
+class Preprocessing:
+    """One way to turn the series into what the network sees.
 
-    order: int
-    adf_pvalue: float
-    kpss_pvalue: float
-    stationary: bool
-    verdict: str = "stationary"
-    kpss_trend_pvalue: float | None = None
-    adf_trend_pvalue: float | None = None
-    seasonal_differencing: int = 0
+    Attributes:
+        box_cox_lambda: Box-Cox lambda (None: original scale).
+        seasonal_differencing: D, seasonal differences at the analysis' season.
+        differencing: d, regular differences after the seasonal one.
+        lookback: Window length in differenced steps.
+    """
+
+    box_cox_lambda: float | None
+    seasonal_differencing: int
+    differencing: int
+    lookback: int
+
+    def describe(self) -> str:
+        """E.g. ``log, D=1, d=0, lookback 12``."""
+        if self.box_cox_lambda is None:
+            scale = "original scale"
+        elif self.box_cox_lambda == 0:
+            scale = "log"
+        else:
+            scale = f"Box-Cox {self.box_cox_lambda:.2f}"
+        return (
+            f"{scale}, D={self.seasonal_differencing}, d={self.differencing}, "
+            f"lookback {self.lookback}"
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,8 @@ class SeriesAnalysis:
     periodogram_period: float | None = None
     ljung_box_pvalue: float | None = None
     white_noise: bool = False
+    box_cox_lambda: float | None = None
+    guerrero_lambda: float | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -81,6 +104,24 @@ class SeriesAnalysis:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """The preprocessing this analysis decided."""
+        return Preprocessing(
+            self.box_cox_lambda, self.seasonal_differencing, self.differencing, self.lookback
+        )
+
+    def with_preprocessing(self, chosen: Preprocessing, reason: str) -> SeriesAnalysis:
+        """This analysis with the preprocessing validation chose, and why, in its notes."""
+        return replace(
+            self,
+            box_cox_lambda=chosen.box_cox_lambda,
+            seasonal_differencing=chosen.seasonal_differencing,
+            differencing=chosen.differencing,
+            lookback=chosen.lookback,
+            notes=[*self.notes, reason],
+        )
+
 
 def calendar_season(frequency: str | None) -> int | None:
     """The season implied by a pandas frequency alias ('MS' -> 12), or None."""
@@ -88,95 +129,6 @@ def calendar_season(frequency: str | None) -> int | None:
         return None
     prefix = frequency.split("-")[0].lstrip("0123456789")
     return _CALENDAR_SEASONS.get(prefix)
-
-
-def check_stationarity(
-    values: np.ndarray, order: int, alpha: float, seasonal_differencing: int = 0
-) -> StationarityCheck:
-    """ADF (null: unit root) and KPSS (null: level-stationary) on ``values``, with a verdict.
-
-    Both agree on stationary -> ``stationary``. Otherwise (both reject it, or they conflict)
-    the trend variants (``regression='ct'``) tell a deterministic from a stochastic trend:
-    ADF-ct rejecting the unit root while KPSS-ct accepts trend-stationarity means
-    ``trend-stationary``; ADF-ct keeping the unit root while KPSS-ct rejects means
-    ``difference-stationary``; anything else is ``inconclusive``.
-
-    Only ``stationary`` counts as stationary. A trend-stationary series is differenced too: the
-    model's scaler is fitted on the training range, and a trend carries the test and serving
-    values out of that range, where an LSTM's saturating units cannot follow; detrending instead
-    would extrapolate a fitted line forever inside the serving graph. Differencing turns the
-    trend into a constant drift the scaler captures; the price, an over-differenced (MA unit
-    root) noise, is harmless to a window model.
-    """
-    from statsmodels.tools.sm_exceptions import InterpolationWarning
-    from statsmodels.tsa.stattools import adfuller, kpss
-
-    if np.ptp(values) == 0:
-        return StationarityCheck(
-            order, 0.0, 1.0, True, "constant", None, None, seasonal_differencing
-        )
-
-    def adf_pvalue(regression: str) -> float:
-        return float(
-            adfuller(values, regression=regression, autolag="AIC", result_object=True).pvalue
-        )
-
-    def kpss_pvalue(regression: str) -> float:
-        with warnings.catch_warnings():
-            # KPSS p-values are tabulated on [0.01, 0.1]; outside, it warns and clips: fine.
-            warnings.simplefilter("ignore", InterpolationWarning)
-            result = kpss(values, regression=regression, nlags="auto", result_object=True)
-            return float(result.pvalue)
-
-    adf_p, kpss_p = adf_pvalue("c"), kpss_pvalue("c")
-    adf_trend = kpss_trend = None
-    if adf_p < alpha and kpss_p >= alpha:
-        verdict = "stationary"
-    else:
-        adf_trend, kpss_trend = adf_pvalue("ct"), kpss_pvalue("ct")
-        if adf_trend < alpha and kpss_trend >= alpha:
-            verdict = "trend-stationary"
-        elif adf_trend >= alpha and kpss_trend < alpha:
-            verdict = "difference-stationary"
-        else:
-            verdict = "inconclusive"
-    return StationarityCheck(
-        order,
-        adf_p,
-        kpss_p,
-        verdict == "stationary",
-        verdict,
-        kpss_trend,
-        adf_trend,
-        seasonal_differencing,
-    )
-
-
-def choose_differencing(
-    values: np.ndarray, alpha: float, max_order: int, seasonal_differencing: int = 0
-) -> tuple[int, list[StationarityCheck]]:
-    """Smallest differencing order whose result ADF and KPSS both call stationary.
-
-    Args:
-        values: The (possibly seasonally differenced) training values.
-        alpha: Significance level of both tests.
-        max_order: Highest d tried.
-        seasonal_differencing: Recorded on the checks: D already applied to ``values``.
-
-    Returns:
-        d and the checks behind it, one per order tried.
-    """
-    checks = []
-    for order in range(max_order + 1):
-        series = np.diff(values, n=order)
-        if len(series) < 12:
-            break
-        check = check_stationarity(series, order, alpha, seasonal_differencing)
-        checks.append(check)
-        if check.stationary:
-            return order, checks
-    # Never stationary by both tests: take the most-differenced order that was tested.
-    return (checks[-1].order if checks else 0), checks
 
 
 def detect_season(
@@ -271,66 +223,53 @@ def choose_lookback(
 def analyze_series(
     train_values: np.ndarray, frequency: str | None, config: AnalysisConfig
 ) -> SeriesAnalysis:
-    """Decide differencing, season and lookback from the training part of a series.
+    """Decide Box-Cox, differencing, season and lookback from the training part of a series.
 
-    Order of decisions (as in Hyndman's auto.arima): d from ADF/KPSS on the raw values, the
-    season from the ACF of that stationary series (cross-checked with the periodogram and the
-    calendar), D from the STL seasonal strength; after a seasonal difference d is chosen again
-    on the seasonally differenced values. Lookback and Ljung-Box use the final series.
+    Order of decisions (as R's forecast package makes them): Box-Cox lambda by Guerrero's
+    method when the series is positive and its spread grows with its level; the season from
+    the ACF of the (KPSS-)stationary series, cross-checked with the periodogram and the
+    calendar; D from the STL seasonal strength (``nsdiffs``) *before* d, which KPSS then picks
+    on the seasonally differenced values (``ndiffs``). Lookback and Ljung-Box use the final
+    series. The unit-root tests are fragile on short series, so the flow checks these
+    decisions against their alternatives on validation data (:mod:`lstm_model.candidates`).
 
     Args:
         train_values: The target over the training part, in time order.
         frequency: The inferred pandas frequency alias, or None.
-        config: Significance level, bounds and the seasonal-strength threshold.
+        config: Significance level, bounds, Box-Cox and seasonal-strength thresholds.
 
     Returns:
         The decisions with the test statistics behind them.
     """
     values = np.asarray(train_values, dtype=float)
-    differencing, checks = choose_differencing(values, config.alpha, config.max_differencing)
-    notes = [_verdict_note(checks, differencing)]
-    stationary = np.diff(values, n=differencing)
-    acf_values, pacf_values, bound = _correlations(stationary, config)
+    guerrero = (
+        guerrero_lambda(values, calendar_season(frequency) or 1)
+        if config.box_cox == "auto"
+        else None
+    )
+    box_cox_lambda = (
+        guerrero if guerrero is not None and guerrero < config.box_cox_threshold else None
+    )
+    notes = [_box_cox_note(guerrero, box_cox_lambda, config)]
+    stabilised = values if box_cox_lambda is None else box_cox(values, box_cox_lambda)
+
+    differencing, checks = choose_differencing(stabilised, config.alpha, config.max_differencing)
+    stationary = np.diff(stabilised, n=differencing)
+    acf_values, _, bound = correlations(stationary, config)
     period = periodogram_period(stationary)
     season, reason = detect_season(acf_values, bound, frequency, len(stationary), period)
     notes.append(reason)
-
-    seasonal_differencing, strength = 0, None
-    if season > 1 and len(values) >= 2 * season + 1:
-        strength = seasonal_strength(values, season)
-        wanted = strength > config.seasonal_strength_threshold
-        # One seasonal difference costs a season of history per window: keep enough windows.
-        affordable = len(values) >= 4 * season + config.min_lookback
-        if wanted and affordable and config.max_seasonal_differencing > 0:
-            seasonal_differencing = 1
-            seasonal = values[season:] - values[:-season]
-            differencing, seasonal_checks = choose_differencing(
-                seasonal, config.alpha, config.max_differencing, seasonal_differencing=1
-            )
-            checks = checks + seasonal_checks
-            notes.append(
-                f"STL seasonal strength F_s={strength:.2f} > "
-                f"{config.seasonal_strength_threshold}: one seasonal difference at lag {season}"
-            )
-            notes.append(_verdict_note(seasonal_checks, differencing))
-            stationary = np.diff(seasonal, n=differencing)
-            acf_values, pacf_values, bound = _correlations(stationary, config)
-        elif wanted and config.max_seasonal_differencing > 0:
-            notes.append(
-                f"STL seasonal strength F_s={strength:.2f} calls for a seasonal difference, but "
-                f"{len(values)} training rows are too few for one at lag {season}"
-            )
-        elif wanted:
-            notes.append(
-                f"STL seasonal strength F_s={strength:.2f} > "
-                f"{config.seasonal_strength_threshold}, but seasonal differencing is off "
-                "(analysis.max_seasonal_differencing=0): the window covers the season instead"
-            )
-        else:
-            notes.append(
-                f"STL seasonal strength F_s={strength:.2f} <= "
-                f"{config.seasonal_strength_threshold}: no seasonal difference"
-            )
+    strength = (
+        seasonal_strength(stabilised, season)
+        if season > 1 and len(values) >= 2 * season + 1
+        else None
+    )
+    decision = decide_differencing(
+        stabilised, season, strength, config, config.max_seasonal_differencing
+    )
+    notes.extend(decision.notes)
+    stationary = decision.stationary
+    acf_values, pacf_values, bound = correlations(stationary, config)
     if np.ptp(stationary) == 0:
         notes.append("warning: the (differenced) training series is constant")
     lookback = choose_lookback(pacf_values, bound, season, config, len(values), acf_values)
@@ -343,24 +282,42 @@ def analyze_series(
             "the naive forecast"
         )
     return SeriesAnalysis(
-        differencing=differencing,
+        differencing=decision.differencing,
         season=season,
         lookback=lookback,
         frequency=frequency,
-        checks=checks,
+        checks=checks + decision.checks,
         acf=[float(v) for v in acf_values],
         pacf=[float(v) for v in pacf_values],
         confidence_bound=bound,
         notes=notes,
-        seasonal_differencing=seasonal_differencing,
+        seasonal_differencing=decision.seasonal_differencing,
         seasonal_strength=strength,
         periodogram_period=period,
         ljung_box_pvalue=lb_pvalue,
         white_noise=white_noise,
+        box_cox_lambda=box_cox_lambda,
+        guerrero_lambda=guerrero,
     )
 
 
-def _correlations(
+def _box_cox_note(guerrero: float | None, chosen: float | None, config: AnalysisConfig) -> str:
+    if config.box_cox == "off":
+        return "Box-Cox off (analysis.box_cox): original scale"
+    if guerrero is None:
+        return "Box-Cox not applicable (values not all positive): original scale"
+    if chosen is None:
+        return (
+            f"Guerrero lambda {guerrero:.2f} >= {config.box_cox_threshold}: the spread does not "
+            "grow with the level, original scale"
+        )
+    return (
+        f"Guerrero lambda {guerrero:.2f} < {config.box_cox_threshold}: the spread grows with "
+        "the level, Box-Cox " + ("(log)" if chosen == 0 else f"lambda {chosen:.2f}")
+    )
+
+
+def correlations(
     stationary: np.ndarray, config: AnalysisConfig
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """ACF, PACF and the two-sided white-noise bound at level alpha."""
@@ -377,15 +334,3 @@ def _correlations(
         pacf_values = pacf(stationary, nlags=nlags, method="ywadjusted")
     bound = float(norm.ppf(1 - config.alpha / 2) / np.sqrt(n_obs))
     return acf_values, pacf_values, bound
-
-
-def _verdict_note(checks: list[StationarityCheck], differencing: int) -> str:
-    if not checks:
-        return "series too short for ADF/KPSS: not differenced"
-    first = checks[0]
-    seasonal = " after the seasonal difference" if first.seasonal_differencing else ""
-    tested = ", ".join(
-        f"d={c.order}: {c.verdict} (ADF p={c.adf_pvalue:.3f}, KPSS p={c.kpss_pvalue:.3f})"
-        for c in checks
-    )
-    return f"differencing d={differencing}{seasonal}; {tested}"

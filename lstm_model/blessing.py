@@ -102,3 +102,32 @@ def bless(
             + ("not worse" if checks["champion"] else "worse")
         )
     return BlessingDecision(all(checks.values()), checks, reasons)
+
+
+def advice_when_baselines_win(metrics: dict[str, dict[str, float]]) -> str | None:
+    """In words, when a statistical baseline beats the LSTM on the test part: which one, by how
+    much, and what to try. None when the LSTM is the best forecaster.
+
+    Args:
+        metrics: Test metrics per forecaster (``model`` is the LSTM), each with ``mse`` and
+            ``mase``.
+    """
+    baselines = {name: m for name, m in metrics.items() if name != "model"}
+    best = min(baselines, key=lambda name: baselines[name]["mse"])
+    ours, theirs = metrics["model"], baselines[best]
+    if ours["mse"] <= theirs["mse"]:
+        return None
+    beaten_by = sorted(n for n, m in baselines.items() if m["mse"] < ours["mse"])
+    snaive = baselines.get("seasonal_naive")
+    lost_to_snaive = snaive is not None and ours["mse"] >= snaive["mse"]
+    lead = (
+        "The LSTM does not beat seasonal naive on the test part"
+        if lost_to_snaive
+        else f"{len(beaten_by)} baseline(s) beat the LSTM on the test part ({', '.join(beaten_by)})"
+    )
+    return (
+        f"{lead}: best is {best} with MASE {theirs['mase']:.3g} against the LSTM's "
+        f"{ours['mase']:.3g}. Try a longer history, a wider search (tuning.max_trials 20-30 with "
+        "tuning.cv_folds 3), training.ensemble_size 3, or keep forecasting with "
+        f"{best} for this series."
+    )

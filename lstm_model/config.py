@@ -61,13 +61,30 @@ class AnalysisConfig(_Section):
     min_lookback: int = Field(3, ge=1)
     max_lookback: int = Field(36, ge=1)
     max_lags: int = Field(48, ge=4, description="Most lags examined by ACF/PACF.")
-    # Off by default: on the seasonal benchmark series (El Niño, CO2) the LSTM forecasts 13-24 %
-    # better (MASE) when its window covers the season than after a seasonal difference.
     max_seasonal_differencing: int = Field(
-        0, ge=0, le=1, description="1 lets a strong season (STL F_s) be differenced away."
+        1, ge=0, le=1, description="1 lets a strong season (STL F_s) be differenced away."
     )
     seasonal_strength_threshold: float = Field(
         0.64, gt=0.0, lt=1.0, description="STL seasonal strength F_s above which D=1 (Hyndman)."
+    )
+    box_cox: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: Box-Cox when the series is positive and Guerrero's lambda is "
+        "below box_cox_threshold; off: always the original scale.",
+    )
+    box_cox_threshold: float = Field(
+        0.8, gt=0.0, le=1.0, description="Guerrero lambda at or above which the scale is kept."
+    )
+    compare_candidates: bool = Field(
+        True,
+        description="Check the decisions on validation: the tests' choice and its "
+        "alternatives (with/without Box-Cox, with/without the seasonal difference) compete.",
+    )
+    candidate_folds: int = Field(
+        3, ge=1, le=10, description="Walk-forward folds that score each candidate preprocessing."
+    )
+    candidate_epochs: int = Field(
+        80, ge=1, description="Most epochs of each scoring fit (early stopping cuts it)."
     )
 
     @model_validator(mode="after")
@@ -105,6 +122,9 @@ class TuningConfig(_Section):
     cv_folds: int = Field(
         1, ge=1, le=10, description="1: the validation split. k>1: k walk-forward folds."
     )
+    linear_skip: bool = Field(
+        True, description="Add a linear autoregression on the window beside the LSTM stack."
+    )
 
     @model_validator(mode="after")
     def _space_bounds(self) -> TuningConfig:
@@ -129,6 +149,11 @@ class TrainingConfig(_Section):
     patience: int = Field(12, ge=1)
     ensemble_size: int = Field(
         1, ge=1, le=10, description="Seeds seed, seed+1, ...; >1 averages them in one model."
+    )
+    refit_on_full_history: bool = Field(
+        True,
+        description="Ship a refit on every row (transform included) after evaluation; "
+        "False ships the evaluated model, trained on the training part only.",
     )
 
 

@@ -5,8 +5,8 @@ The SavedModel has two signatures:
 
 - ``serving_default``: ``history`` (batch, warmup, 1 + k) float64 raw values in original units
   (target in column 0, exogenous features after it, oldest row first) -> ``forecast`` (batch,)
-  float64, the next value in original units. Differencing, scaling and their inverse run in the
-  graph, so TensorFlow Serving (SageMaker) needs nothing else.
+  float64, the next value in original units. Box-Cox, differencing, scaling and their inverses
+  run in the graph, so TensorFlow Serving (SageMaker) needs nothing else.
 - ``windows``: ``window`` (batch, lookback, 1 + k) float32 scaled windows -> the model's scaled
   output, for checks against the Keras model.
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from lstm_model.forecast import one_step_forecasts
 from lstm_model.preprocess import SeriesTransform
+from lstm_model.variance import POSITIVE_FLOOR
 
 # The transform travels inside the package, next to saved_model.pb.
 PREPROCESSING_FILE = "preprocessing.json"
@@ -98,8 +99,22 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
     feature_means = tf.constant(np.asarray(transform.feature_means).reshape(1, 1, -1), tf.float64)
     feature_scales = tf.constant(np.asarray(transform.feature_scales).reshape(1, 1, -1), tf.float64)
 
+    lam = transform.box_cox_lambda
+
+    def box_cox(values):
+        # Same arithmetic as lstm_model.variance.box_cox.
+        floored = tf.maximum(values, POSITIVE_FLOOR)
+        return tf.math.log(floored) if lam == 0 else (tf.pow(floored, lam) - 1.0) / lam
+
+    def inverse_box_cox(values):
+        if lam == 0:
+            return tf.exp(values)
+        return tf.pow(tf.maximum(lam * values + 1.0, 0.0), 1.0 / lam)
+
     def serve(history):
         target = history[:, :, 0]
+        if lam is not None:
+            target = box_cox(target)
         z = (tf.linalg.matmul(target, difference) - mean) / scale
         window = z[:, :, tf.newaxis]
         if features > 1:
@@ -109,6 +124,8 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
         forecast = tf.cast(scaled, tf.float64) * scale + mean
         if order:
             forecast += tf.linalg.matvec(target[:, warmup - order :], undifference)
+        if lam is not None:
+            forecast = inverse_box_cox(forecast)
         return {FORECAST_OUTPUT: forecast}
 
     def windows(window):

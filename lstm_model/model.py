@@ -30,6 +30,7 @@ class Architecture:
     learning_rate: float = 1e-3
     batch_size: int = 32
     lookback: int | None = None
+    linear_skip: bool = False
 
     @classmethod
     def from_hyperparameters(cls, hp: kt.HyperParameters) -> Architecture:
@@ -106,6 +107,14 @@ def build_lstm(
     outputs = keras.layers.Dense(
         1, name="forecast", kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed())
     )(x)
+    if architecture.linear_skip:
+        # A linear autoregression on the window beside the LSTM (LSTNet's "highway"): the
+        # linear part captures what an AR(lookback) model would, the LSTM the rest. Starts at
+        # zero so the LSTM alone is the initial model.
+        linear = keras.layers.Dense(1, name="linear_skip", kernel_initializer="zeros")(
+            keras.layers.Flatten(name="window_flat")(inputs)
+        )
+        outputs = keras.layers.Add(name="forecast_sum")([outputs, linear])
     model = keras.Model(inputs, outputs, name=name)
     optimizer = make_optimizer(architecture.optimizer, architecture.learning_rate, sgd_momentum)
     model.compile(optimizer=optimizer, loss="mse")
@@ -152,3 +161,4 @@ def define_space(hp: kt.HyperParameters, space: TuningConfig, lookback: int) -> 
     hp.Float("learning_rate", space.min_learning_rate, space.max_learning_rate, sampling="log")
     hp.Choice("batch_size", list(space.batch_sizes))
     hp.Choice("lookback", lookback_choices(lookback, space.lookback_multipliers))
+    hp.Fixed("linear_skip", space.linear_skip)

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.preprocessing import StandardScaler
 
 from lstm_model.errors import PipelineInputError
+from lstm_model.variance import box_cox, inverse_box_cox
 
 # Fewest training windows worth fitting an LSTM on.
 MIN_TRAIN_WINDOWS = 16
@@ -45,9 +46,11 @@ def chronological_split(n: int, validation_fraction: float, test_fraction: float
 
 @dataclass(frozen=True)
 class SeriesTransform:
-    """Difference -> scale -> window, fitted on the training part, invertible to original units.
+    """Box-Cox -> difference -> scale -> window, fitted on the training part, invertible to
+    original units.
 
-    The target (column 0) is differenced with ``(1 - B)^d (1 - B^m)^D`` (``d`` regular and
+    The target (column 0) is Box-Cox transformed when ``box_cox_lambda`` is set (see
+    :mod:`lstm_model.variance`), differenced with ``(1 - B)^d (1 - B^m)^D`` (``d`` regular and
     ``D`` seasonal differences at period ``m``) and standardised; each exogenous column is
     standardised with its own scaler and kept at its original time index. ``mean``/``scale``
     and ``feature_means``/``feature_scales`` are scikit-learn ``StandardScaler`` parameters,
@@ -67,6 +70,7 @@ class SeriesTransform:
     feature_means: tuple[float, ...] = ()
     feature_scales: tuple[float, ...] = ()
     columns: tuple[str, ...] = (TARGET_COLUMN,)
+    box_cox_lambda: float | None = None
 
     @property
     def order(self) -> int:
@@ -98,6 +102,7 @@ class SeriesTransform:
         seasonal_differencing: int = 0,
         season: int = 1,
         columns: Sequence[str] | None = None,
+        box_cox_lambda: float | None = None,
     ) -> SeriesTransform:
         """Fit on the training part only.
 
@@ -108,6 +113,7 @@ class SeriesTransform:
             seasonal_differencing: Seasonal differences D (0 or 1) at period ``season``.
             season: Seasonal period m (needed > 1 when D > 0).
             columns: Names of the value columns (target first); default ``value``, ``x1``, ...
+            box_cox_lambda: Box-Cox lambda of the target (None: original scale).
 
         Returns:
             The fitted transform.
@@ -124,7 +130,8 @@ class SeriesTransform:
                 f"{len(matrix)} training rows cannot fit a transform differencing over "
                 f"{len(coefficients) - 1} steps"
             )
-        differenced = _difference(matrix[:, 0], coefficients)
+        target = matrix[:, 0] if box_cox_lambda is None else box_cox(matrix[:, 0], box_cox_lambda)
+        differenced = _difference(target, coefficients)
         scaler = StandardScaler().fit(differenced.reshape(-1, 1))
         features = StandardScaler().fit(matrix[:, 1:]) if matrix.shape[1] > 1 else None
         names = tuple(columns) if columns is not None else _default_columns(matrix.shape[1])
@@ -140,11 +147,17 @@ class SeriesTransform:
             tuple(float(v) for v in features.mean_) if features else (),
             tuple(float(v) for v in features.scale_) if features else (),
             names,
+            None if box_cox_lambda is None else float(box_cox_lambda),
         )
+
+    def stabilised(self, target: np.ndarray) -> np.ndarray:
+        """The target on the scale the differences are taken on (Box-Cox when it is set)."""
+        target = np.asarray(target, dtype=float)
+        return target if self.box_cox_lambda is None else box_cox(target, self.box_cox_lambda)
 
     def scaled(self, values: np.ndarray) -> np.ndarray:
         """Differenced and standardised target; element j belongs to original index j + order."""
-        target = as_matrix(values)[:, 0]
+        target = self.stabilised(as_matrix(values)[:, 0])
         return (_difference(target, self.coefficients) - self.mean) / self.scale
 
     def model_inputs(self, values: np.ndarray) -> np.ndarray:
@@ -200,15 +213,18 @@ class SeriesTransform:
         """Map scaled predictions for original indices ``targets`` back to original units.
 
         Undifferencing uses the true values before each target, as a one-step forecast does:
-        y_t = Δ y_t - Σ_{k>=1} c_k y_{t-k}, with ``c`` the :attr:`coefficients`.
+        y_t = Δ y_t - Σ_{k>=1} c_k y_{t-k}, with ``c`` the :attr:`coefficients` (on the Box-Cox
+        scale when it is set; the result is then transformed back).
         """
-        target = as_matrix(values)[:, 0]
+        target = self.stabilised(as_matrix(values)[:, 0])
         targets = np.asarray(targets)
         forecast = np.asarray(scaled_predictions, dtype=float).reshape(-1) * self.scale + self.mean
         coefficients = self.coefficients
         if len(coefficients) > 1:
             lags = np.arange(1, len(coefficients))
             forecast = forecast - target[targets[:, np.newaxis] - lags] @ coefficients[1:]
+        if self.box_cox_lambda is not None:
+            forecast = inverse_box_cox(forecast, self.box_cox_lambda)
         return forecast
 
     def to_json(self) -> str:
@@ -295,6 +311,7 @@ def prepare(
     seasonal_differencing: int = 0,
     season: int = 1,
     columns: Sequence[str] | None = None,
+    box_cox_lambda: float | None = None,
 ) -> PreparedData:
     """Split chronologically, fit the transform on train, cut windows per split.
 
@@ -307,6 +324,7 @@ def prepare(
         seasonal_differencing: Seasonal differences D at period ``season``.
         season: Seasonal period m.
         columns: Names of the value columns, target first.
+        box_cox_lambda: Box-Cox lambda of the target (None: original scale).
 
     Returns:
         The split series, the fitted transform and the windows of each split.
@@ -332,7 +350,13 @@ def prepare(
             "Provide a longer series or lower analysis.max_lookback."
         )
     transform = SeriesTransform.fit(
-        values[slice(*bounds.train)], differencing, lookback, seasonal_differencing, season, columns
+        values[slice(*bounds.train)],
+        differencing,
+        lookback,
+        seasonal_differencing,
+        season,
+        columns,
+        box_cox_lambda,
     )
     return PreparedData(
         values,

@@ -50,7 +50,7 @@ def refit_transform(
     # Optional fields of newer transforms (seasonal differencing, exogenous columns) carry over.
     extra = {
         name: getattr(transform, name)
-        for name in ("seasonal_differencing", "season", "columns")
+        for name in ("seasonal_differencing", "season", "columns", "box_cox_lambda")
         if hasattr(transform, name)
     }
     return type(transform).fit(train_values, transform.differencing, lookback, **extra)

@@ -11,13 +11,14 @@ import numpy as np
 
 from lstm_model.config import TrainingConfig
 from lstm_model.model import Architecture, average_models, build_lstm
-from lstm_model.preprocess import PreparedData
+from lstm_model.preprocess import PreparedData, SeriesTransform
 
 # The search lives in lstm_model.search; re-exported for callers of the old location.
 from lstm_model.search import (  # noqa: F401
     SearchResult,
     TrackedRandomSearch,
     TrialSummary,
+    refit_transform,
     search_architecture,
     seed_everything,
 )
@@ -147,3 +148,76 @@ def train_ensemble(
     if len(members) > 1:
         model.compile(loss="mse")  # for evaluate(); the members keep their own optimizers
     return FinalModel(model, seeds, histories, [float(np.min(h["val_loss"])) for h in histories])
+
+
+def best_epochs(final: FinalModel) -> list[int]:
+    """Each member's epoch of lowest validation loss (1-based): what early stopping kept."""
+    return [int(np.argmin(history["val_loss"])) + 1 for history in final.histories]
+
+
+@dataclass(frozen=True)
+class RefitModel:
+    """The evaluated procedure refitted on every row of the series, ready to ship."""
+
+    model: keras.Model
+    transform: SeriesTransform
+    rows: int
+    windows: int
+    epochs: list[int]
+
+
+def refit_on_full_history(
+    data: PreparedData,
+    architecture: Architecture,
+    evaluated: FinalModel,
+    callbacks_for: Callable[[int], list] | None = None,
+    sgd_momentum: float = 0.9,
+) -> RefitModel:
+    """Refit the evaluated procedure on all rows: what a forecaster in production learns from.
+
+    The evaluation, comparison and blessing judged the *procedure* (preprocessing, architecture,
+    seeds, epochs) on data it had not seen; this repeats it on every row so the shipped model
+    knows the newest observations. The transform (Box-Cox lambda, differencing and lookback
+    unchanged) gets its scalers fitted on all rows, and each member trains from the same seed
+    for the number of epochs early stopping kept in the evaluated fit: with no held-out rows
+    left, that count is the only honest stopping rule, and the same number of passes over a
+    longer series means proportionally more updates, which the extra data supports.
+
+    Args:
+        data: The prepared series (all splits).
+        architecture: The searched architecture.
+        evaluated: The evaluated fit, whose members' best epochs and seeds are reused.
+        callbacks_for: ``member index -> callbacks`` (e.g. per-epoch logging).
+        sgd_momentum: Momentum when the optimizer is SGD.
+
+    Returns:
+        The refitted model (one Keras model even for an ensemble) and its transform.
+    """
+    transform = refit_transform(data.transform, data.values, data.transform.lookback)
+    x, y = transform.windows(data.values, 0, len(data.values))
+    epochs = best_epochs(evaluated)
+    members = []
+    for i, (member_seed, member_epochs) in enumerate(zip(evaluated.seeds, epochs, strict=True)):
+        seed_everything(member_seed)
+        member = build_lstm(
+            transform.lookback,
+            x.shape[-1],
+            architecture,
+            sgd_momentum,
+            f"member_{i}" if len(epochs) > 1 else "lstm_forecaster",
+            member_seed,
+        )
+        member.fit(
+            x,
+            y,
+            epochs=member_epochs,
+            batch_size=architecture.batch_size,
+            shuffle=True,  # windows of the whole series; each is self-contained
+            callbacks=callbacks_for(i) if callbacks_for else None,
+            verbose=0,
+        )
+        members.append(member)
+    model = average_models(members)
+    if len(members) > 1:
+        model.compile(loss="mse")
+    return RefitModel(model, transform, len(data.values), len(y), epochs)

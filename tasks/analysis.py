@@ -6,26 +6,31 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.analysis import SeriesAnalysis, analyze_series
 from lstm_model.analysis_plots import plot_correlograms, plot_decomposition
+from lstm_model.candidates import candidate_preprocessings
 from lstm_model.config import PipelineConfig
 from lstm_model.preprocess import as_matrix, chronological_split
+from lstm_model.selection import select_preprocessing
 
 
 @task(name="analyze", cache_policy=NO_CACHE)
 def analyze(
     values: np.ndarray, frequency: str | None, config: PipelineConfig, work_dir: Path
 ) -> SeriesAnalysis:
-    """ADF/KPSS, season, STL strength, ACF/PACF and Ljung-Box on the training part's target.
+    """Box-Cox, ADF/KPSS, season, STL strength, ACF/PACF and Ljung-Box on the training part's
+    target, then the tests' preprocessing checked against its alternatives on validation folds.
 
-    Only the training part is looked at: the decisions are part of the model, and fitting them
-    on validation or test values would leak the future. Logs the decisions as params, every
-    p-value as a metric, ``analysis/analysis.json`` and the ACF, PACF and STL plots; warnings
-    (e.g. white noise) go to the log and to the ``analysis_warning`` tag.
+    The statistics look at the training part only, and the candidate comparison at training and
+    validation rows (never the test part): the decisions are part of the model, and fitting them
+    on later values would leak the future. Logs the final decisions as params, every p-value as
+    a metric, ``analysis/analysis.json``, ``analysis/candidates.json`` and the ACF, PACF and STL
+    plots; warnings (e.g. white noise) go to the log and to the ``analysis_warning`` tag.
 
     Args:
         values: The series, (n,) or (n, 1 + k) with the target in column 0.
@@ -41,9 +46,21 @@ def analyze(
         len(target), config.split.validation_fraction, config.split.test_fraction
     )
     train = target[slice(*bounds.train)]
-    analysis = analyze_series(train, frequency, config.analysis)
+    tested = analyze_series(train, frequency, config.analysis)
+    selection = select_preprocessing(
+        values,
+        bounds,
+        tested.season,
+        candidate_preprocessings(train, tested, config.analysis),
+        config.analysis.candidate_folds,
+        config.seed,
+        config.analysis.candidate_epochs,
+        config.tuning.linear_skip,
+    )
+    analysis = tested.with_preprocessing(selection.chosen, selection.reason)
     mlflow.log_params(
         {
+            "box_cox_lambda": analysis.box_cox_lambda,
             "differencing": analysis.differencing,
             "seasonal_differencing": analysis.seasonal_differencing,
             "season": analysis.season,
@@ -51,7 +68,10 @@ def analyze(
             "frequency": frequency or "irregular",
         }
     )
+    mlflow.log_table(pd.DataFrame(selection.rows()), "analysis/candidates.json")
     metrics = {"ljung_box_pvalue": analysis.ljung_box_pvalue}
+    if analysis.guerrero_lambda is not None:
+        metrics["guerrero_lambda"] = analysis.guerrero_lambda
     if analysis.seasonal_strength is not None:
         metrics["seasonal_strength"] = analysis.seasonal_strength
     if analysis.periodogram_period is not None:
@@ -67,8 +87,13 @@ def analyze(
     for path in plots:
         mlflow.log_artifact(str(path), "analysis")
     logger = get_run_logger()
+    scale = (
+        "original scale"
+        if analysis.box_cox_lambda is None
+        else (f"Box-Cox lambda={analysis.box_cox_lambda:.2f}")
+    )
     summary = (
-        f"d={analysis.differencing}, D={analysis.seasonal_differencing}, "
+        f"{scale}, d={analysis.differencing}, D={analysis.seasonal_differencing}, "
         f"season={analysis.season}, lookback={analysis.lookback}"
     )
     logger.info("analysis: %s (%s)", summary, "; ".join(analysis.notes))
@@ -77,18 +102,26 @@ def analyze(
         for warning in analysis.warnings:
             logger.warning("analysis %s", warning)
         mlflow.set_tag("analysis_warning", " | ".join(analysis.warnings)[:5000])
-    create_markdown_artifact(key="series-analysis", markdown=_markdown(analysis, summary))
+    create_markdown_artifact(
+        key="series-analysis", markdown=_markdown(analysis, summary, selection)
+    )
     return analysis
 
 
-def _markdown(analysis: SeriesAnalysis, summary: str) -> str:
+def _markdown(analysis: SeriesAnalysis, summary: str, selection) -> str:
     rows = "\n".join(
         f"| {c.seasonal_differencing} | {c.order} | {c.adf_pvalue:.4f} | {c.kpss_pvalue:.4f} "
         f"| {c.verdict} |"
         for c in analysis.checks
     )
     notes = "\n".join(f"- {note}" for note in analysis.notes)
+    candidates = "\n".join(
+        f"| {row['candidate']} | {row['validation_mae']:.4g} | {'yes' if row['chosen'] else ''} |"
+        for row in selection.rows()
+    )
     return (
         f"## Series analysis\n\n**{summary}**\n\n{notes}\n\n"
-        f"| D | d | ADF p | KPSS p | verdict |\n|---|---|---|---|---|\n{rows}\n"
+        f"| D | d | ADF p | KPSS p | verdict |\n|---|---|---|---|---|\n{rows}\n\n"
+        "### Candidate preprocessings (validation MAE, original units)\n\n"
+        f"| candidate | MAE | chosen |\n|---|---|---|\n{candidates}\n"
     )

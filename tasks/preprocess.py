@@ -35,6 +35,7 @@ def preprocess(
         seasonal_differencing=analysis.seasonal_differencing,
         season=analysis.season,
         columns=(TARGET_COLUMN, *config.data.exogenous),
+        box_cox_lambda=analysis.box_cox_lambda,
     )
     sizes = {
         "train_rows": data.bounds.train[1] - data.bounds.train[0],

@@ -16,7 +16,14 @@ from lstm_model.model import Architecture
 from lstm_model.preprocess import PreparedData
 from lstm_model.search import search_architecture
 from lstm_model.tracking import EpochMetricsLogger, mlflow_trial_scope
-from lstm_model.training import train_ensemble, with_lookback
+from lstm_model.training import (
+    FinalModel,
+    RefitModel,
+    best_epochs,
+    refit_on_full_history,
+    train_ensemble,
+    with_lookback,
+)
 
 
 @task(name="tune", cache_policy=NO_CACHE)
@@ -61,9 +68,9 @@ def tune(
 @task(name="train", cache_policy=NO_CACHE)
 def train(
     data: PreparedData, architecture: Architecture, config: PipelineConfig, work_dir: Path
-) -> keras.Model:
+) -> FinalModel:
     """Final fit with early stopping on validation loss (one model per seed when ensembling);
-    loss curves go to MLflow."""
+    loss curves go to MLflow. This is the model evaluation judges."""
     members = config.training.ensemble_size
 
     def callbacks_for(member: int) -> list[keras.callbacks.Callback]:
@@ -78,7 +85,7 @@ def train(
         sgd_momentum=config.tuning.sgd_momentum,
     )
     history = final.histories[0]
-    best_epoch = int(min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__))
+    best_epoch = best_epochs(final)[0] - 1
     val_loss = float(final.model.evaluate(data.x_validation, data.y_validation, verbose=0))
     mlflow.log_metrics(
         {
@@ -96,4 +103,41 @@ def train(
         final.seeds,
         val_loss,
     )
-    return final.model
+    return final
+
+
+@task(name="refit", cache_policy=NO_CACHE)
+def refit(
+    data: PreparedData, architecture: Architecture, evaluated: FinalModel, config: PipelineConfig
+) -> RefitModel:
+    """The evaluated procedure refitted on every row, transform included: the model to ship.
+
+    Logs what was refitted (rows, windows, epochs per member, the new scaler) so the shipped
+    model's identity is on record next to the evaluated model's metrics.
+    """
+    members = len(evaluated.seeds)
+
+    def callbacks_for(member: int) -> list[keras.callbacks.Callback]:
+        return [EpochMetricsLogger("refit_" if members == 1 else f"member{member}_refit_")]
+
+    refitted = refit_on_full_history(
+        data, architecture, evaluated, callbacks_for, config.tuning.sgd_momentum
+    )
+    mlflow.log_params(
+        {
+            "refit_rows": refitted.rows,
+            "refit_windows": refitted.windows,
+            "refit_epochs": ",".join(map(str, refitted.epochs)),
+            "refit_scaler_mean": refitted.transform.mean,
+            "refit_scaler_scale": refitted.transform.scale,
+        }
+    )
+    mlflow.log_text(refitted.transform.to_json(), "preprocessing/refit_preprocessing.json")
+    mlflow.set_tag("shipped_model", "refit on the full history")
+    get_run_logger().info(
+        "refitted on all %d rows (%d windows, epochs %s): this model is exported",
+        refitted.rows,
+        refitted.windows,
+        refitted.epochs,
+    )
+    return refitted

@@ -10,12 +10,12 @@ from conftest import make_series
 from lstm_model.analysis import (
     analyze_series,
     calendar_season,
-    check_stationarity,
-    choose_differencing,
     periodogram_period,
     seasonal_strength,
 )
+from lstm_model.candidates import candidate_preprocessings
 from lstm_model.config import AnalysisConfig, PipelineConfig
+from lstm_model.stationarity import check_stationarity, choose_differencing
 from tasks.analysis import analyze
 
 RNG = np.random.default_rng(0)
@@ -54,13 +54,13 @@ def test_monthly_seasonal_series_is_seasonally_differenced_with_a_window_coverin
     assert analysis.lookback >= 12
 
 
-def test_by_default_a_strong_season_is_covered_by_the_window_not_differenced():
+def test_without_seasonal_differencing_a_strong_season_is_covered_by_the_window():
     values = make_series(240)["value"].to_numpy()
-    analysis = analyze_series(values, "MS", AnalysisConfig())
+    analysis = analyze_series(values, "MS", AnalysisConfig(max_seasonal_differencing=0))
     assert analysis.season == 12 and analysis.seasonal_strength > 0.64
     assert analysis.seasonal_differencing == 0 and analysis.differencing == 1
     assert analysis.lookback >= 12
-    assert any("seasonal differencing is off" in note for note in analysis.notes)
+    assert any("the window covers the season" in note for note in analysis.notes)
 
 
 def test_weak_season_is_kept_but_not_differenced():
@@ -93,7 +93,7 @@ def test_trend_stationary_series_is_recognised_and_still_differenced():
     assert check.adf_trend_pvalue < 0.05 and check.kpss_trend_pvalue >= 0.05
     analysis = analyze_series(values, None, AnalysisConfig())
     assert analysis.differencing == 1
-    assert "trend-stationary" in analysis.notes[0]
+    assert any("trend-stationary" in note for note in analysis.notes)
 
 
 def test_random_walk_is_difference_stationary():
@@ -143,10 +143,12 @@ def test_calendar_seasons():
 def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_run, tmp_path):
     frame = make_series(200)
     values = frame["value"].to_numpy()
-    config = PipelineConfig().with_overrides(analysis__max_seasonal_differencing=1)
+    config = PipelineConfig().with_overrides(
+        analysis__candidate_folds=1, analysis__candidate_epochs=3
+    )
     first = analyze(values, "MS", config, tmp_path)
     future_changed = values.copy()
-    future_changed[-50:] = 1e6  # validation and test part
+    future_changed[-30:] = 1e6  # the test part: validation rows may score candidates, test never
     # Exogenous columns ride along in columns 1..k; the analysis reads the target only.
     second = analyze(
         np.column_stack([future_changed, RNG.normal(size=200)]), "MS", config, tmp_path
@@ -169,7 +171,53 @@ def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_r
 
 
 def test_task_warns_on_white_noise(prefect_harness, active_run, tmp_path):
-    analyze(RNG.normal(size=200), None, PipelineConfig(), tmp_path)
+    config = PipelineConfig().with_overrides(analysis__candidate_epochs=3)
+    analyze(RNG.normal(size=200), None, config, tmp_path)
     tags = mlflow.get_run(active_run.info.run_id).data.tags
     assert tags["white_noise"] == "true"
     assert "Ljung-Box" in tags["analysis_warning"]
+
+
+def _growing_season(n=160, seed=9):
+    """Like UK quarterly gas: a trend and a season whose amplitude grows with the level."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return np.exp(2 + 0.015 * t + 0.35 * np.sin(2 * np.pi * t / 4) + rng.normal(0, 0.04, n))
+
+
+def test_growing_season_gets_box_cox_and_a_seasonal_difference_not_a_second_difference():
+    analysis = analyze_series(_growing_season(), "QS", AnalysisConfig())
+    assert analysis.guerrero_lambda is not None and analysis.box_cox_lambda is not None
+    assert analysis.box_cox_lambda < 0.3
+    assert analysis.season == 4 and analysis.seasonal_differencing == 1
+    assert analysis.differencing <= 1
+    assert any("Guerrero lambda" in note and "Box-Cox" in note for note in analysis.notes)
+    # The seasonal decision comes first; d is then tested on the seasonally differenced series.
+    assert analysis.checks[-1].seasonal_differencing == 1
+
+
+def test_box_cox_off_keeps_the_original_scale():
+    analysis = analyze_series(_growing_season(), "QS", AnalysisConfig(box_cox="off"))
+    assert analysis.box_cox_lambda is None and analysis.guerrero_lambda is None
+    assert "Box-Cox off" in analysis.notes[0]
+
+
+def test_candidates_are_the_tests_choice_then_box_cox_and_seasonal_alternatives():
+    values = _growing_season()
+    analysis = analyze_series(values, "QS", AnalysisConfig())
+    candidates = candidate_preprocessings(values, analysis, AnalysisConfig())
+    assert candidates[0] == analysis.preprocessing
+    assert len(set(candidates)) == len(candidates) == 4
+    assert {(c.box_cox_lambda is None, c.seasonal_differencing) for c in candidates} == {
+        (False, 1),
+        (True, 1),
+        (False, 0),
+        (True, 0),
+    }
+    assert all(c.lookback >= 4 for c in candidates)
+    off = AnalysisConfig(compare_candidates=False)
+    assert candidate_preprocessings(values, analysis, off) == [analysis.preprocessing]
+    # No season and no positive values: nothing to toggle.
+    noise = RNG.normal(size=200)
+    plain = analyze_series(noise, None, AnalysisConfig())
+    assert candidate_preprocessings(noise, plain, AnalysisConfig()) == [plain.preprocessing]

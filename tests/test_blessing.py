@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_model.blessing import bless
+from lstm_model.blessing import advice_when_baselines_win, bless
 from lstm_model.comparison import compare_forecasts
 from lstm_model.config import BlessingConfig
 
@@ -63,3 +63,20 @@ def test_best_baseline_rule_and_test_choice():
     decision = bless(_mse(ALMOST), 10.0, close, None, strict)
     assert not decision.blessed and decision.checks["best_baseline"] is False
     assert "paired t-test" in decision.reason and "arima" in decision.reason
+
+
+def test_advice_names_the_winning_baseline_in_words_and_is_silent_when_the_lstm_wins():
+    metrics = {
+        "model": {"mse": 4.0, "mase": 1.3},
+        "seasonal_naive": {"mse": 3.0, "mase": 1.1},
+        "ets": {"mse": 2.0, "mase": 0.9},
+    }
+    advice = advice_when_baselines_win(metrics)
+    assert advice.startswith("The LSTM does not beat seasonal naive")
+    assert "best is ets with MASE 0.9" in advice and "tuning.max_trials" in advice
+    metrics["model"] = {"mse": 2.5, "mase": 1.0}
+    assert "1 baseline(s) beat the LSTM on the test part (ets)" in advice_when_baselines_win(
+        metrics
+    )
+    metrics["model"] = {"mse": 1.5, "mase": 0.8}
+    assert advice_when_baselines_win(metrics) is None

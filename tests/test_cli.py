@@ -17,7 +17,7 @@ from flows.cli import main
 from lstm_model.serving import history_frame
 
 TINY = {
-    "analysis": {"max_lookback": 12},
+    "analysis": {"max_lookback": 12, "candidate_folds": 1, "candidate_epochs": 3},
     "tuning": {"max_trials": 1, "epochs": 2, "units": [8]},
     "training": {"epochs": 3},
 }

@@ -102,7 +102,7 @@ def test_compare_bless_register_without_and_with_champion(
     assert run.tags["blessed"] == str(expected).lower() and run.tags["blessing_reason"]
     assert "baseline_dm_squared_p" in run.metrics and "baseline_ttest_absolute_p" in run.metrics
 
-    saved = export(model, data, tmp_path / "export")
+    saved = export(model, data.transform, data.values, tmp_path / "export")
     version = log_forecaster(saved, "compare-test", data.values[:20])
     promote("compare-test", version.version, "test")
     comparison = compare(evaluation, data, config)

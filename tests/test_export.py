@@ -34,7 +34,7 @@ def test_export_serves_raw_history_in_original_units(
     prefect_harness, active_run, trained, tmp_path
 ):
     model, data, _ = trained
-    directory = export(model, data, tmp_path)
+    directory = export(model, data.transform, data.values, tmp_path)
     # TF Serving (SageMaker) layout: the SavedModel at the top of the folder.
     assert (directory / "saved_model.pb").exists() and (directory / "variables").is_dir()
     assert (directory / PREPROCESSING_FILE).exists()
@@ -70,6 +70,24 @@ def test_seasonal_and_exogenous_export_matches_the_pipeline_in_a_fresh_process(t
     assert check.samples == 40 and check.max_rel_difference <= 1e-6
     histories = data.transform.histories(values)
     assert histories.shape[1:] == (6 + 1 + 12, 3)
+
+
+def test_box_cox_and_seasonal_difference_round_trip_inside_the_saved_model(tmp_path):
+    """The serving graph's Box-Cox, seasonal difference and their inverses match NumPy's, in a
+    fresh TensorFlow process."""
+    rng = np.random.default_rng(4)
+    t = np.arange(150)
+    values = np.exp(3 + 0.01 * t + 0.3 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.05, 150))
+    for lam in (0.0, 0.5):
+        data = prepare(values, 1, 6, 0.15, 0.15, 1, 12, box_cox_lambda=lam)
+        assert data.transform.box_cox_lambda == lam
+        model = build_lstm(6, 1, Architecture(units=4, linear_skip=True))
+        directory = export_saved_model(model, data.transform, tmp_path / f"export-{lam}")
+        check = verify_export(directory, model, data.transform, values, count=40)
+        assert check.max_rel_difference <= 1e-6
+        # Forecasts come back in original units: positive, on the series' level.
+        served = load_history_predictor(directory)(data.transform.histories(values)[-10:])
+        assert np.all(served > 0) and np.all(np.abs(np.log(served / values[-10:])) < 2)
 
 
 def test_verification_refuses_an_export_whose_preprocessing_differs(trained, tmp_path):

@@ -53,6 +53,8 @@ def tiny_config_module():
 
     return PipelineConfig().with_overrides(
         analysis__max_lookback=12,
+        analysis__candidate_folds=1,
+        analysis__candidate_epochs=3,
         tuning__max_trials=2,
         tuning__epochs=3,
         tuning__units=(8,),

@@ -25,15 +25,18 @@ def series_and_transform(draw):
     rng = np.random.default_rng(seed)
     # Random walk plus a level far from zero: differencing and scaling both matter.
     target = 1_000 * rng.random() + np.cumsum(rng.normal(0, draw(st.floats(0.1, 50)), n))
+    lam = draw(st.sampled_from([None, 0.0, 0.5]))
+    if lam is not None:  # Box-Cox needs a positive series
+        target = np.abs(target) + 1.0
     values = np.column_stack([target, rng.normal(5, 3, (n, features))]) if features else target
-    return values, d, seasonal, season, lookback
+    return values, d, seasonal, season, lookback, lam
 
 
 @SETTINGS
 @given(series_and_transform())
 def test_inverse_of_transform_is_identity(case):
-    values, d, seasonal, season, lookback = case
-    data = prepare(values, d, lookback, 0.15, 0.15, seasonal, season)
+    values, d, seasonal, season, lookback, lam = case
+    data = prepare(values, d, lookback, 0.15, 0.15, seasonal, season, box_cox_lambda=lam)
     transform = data.transform
     for (start, stop), y in [
         (data.bounds.train, data.y_train),
@@ -44,27 +47,32 @@ def test_inverse_of_transform_is_identity(case):
         # y is float32 in the model's scaled units: relative to the scale, exact to float32.
         recovered = transform.inverse(y, values, targets)
         truth = np.asarray(values, dtype=float).reshape(len(values), -1)[targets, 0]
-        np.testing.assert_allclose(recovered, truth, rtol=0, atol=1e-5 * transform.scale * 8)
+        # On the Box-Cox scale a float32 step is stretched by dy/dz = y ** (1 - lambda).
+        stretch = 1.0 if lam is None else np.max(np.abs(truth)) ** (1 - lam)
+        np.testing.assert_allclose(
+            recovered, truth, rtol=0, atol=1e-5 * transform.scale * 8 * stretch
+        )
 
 
 @SETTINGS
 @given(series_and_transform(), st.floats(-1e6, 1e6), st.integers(0, 2**32 - 1))
 def test_values_after_the_training_cutoff_never_change_the_fitted_transform(case, shift, seed):
-    values, d, seasonal, season, lookback = case
-    data = prepare(values, d, lookback, 0.15, 0.15, seasonal, season)
+    values, d, seasonal, season, lookback, lam = case
+    data = prepare(values, d, lookback, 0.15, 0.15, seasonal, season, box_cox_lambda=lam)
     changed = np.array(values, dtype=float, copy=True)
     tail = changed[data.bounds.train[1] :]
     tail += shift + np.random.default_rng(seed).normal(0, 100, tail.shape)
-    assert prepare(changed, d, lookback, 0.15, 0.15, seasonal, season).transform == data.transform
+    refitted = prepare(changed, d, lookback, 0.15, 0.15, seasonal, season, box_cox_lambda=lam)
+    assert refitted.transform == data.transform
 
 
 @SETTINGS
 @given(series_and_transform(), st.floats(1.0, 1e4))
 def test_no_window_target_lies_in_another_split(case, spike):
-    values, d, seasonal, season, lookback = case
+    values, d, seasonal, season, lookback, lam = case
     n = len(values)
     bounds = chronological_split(n, 0.15, 0.15)
-    data = prepare(values, d, lookback, 0.15, 0.15, seasonal, season)
+    data = prepare(values, d, lookback, 0.15, 0.15, seasonal, season, box_cox_lambda=lam)
     splits = {
         "train": (bounds.train, data.y_train),
         "validation": (bounds.validation, data.y_validation),

@@ -127,7 +127,7 @@ def test_train_restores_the_best_weights(
     prefect_harness, active_run, trained, tiny_config, tmp_path
 ):
     _, data, _ = trained
-    model = train(data, Architecture(units=8), tiny_config, tmp_path)
+    model = train(data, Architecture(units=8), tiny_config, tmp_path).model
     run = mlflow.get_run(active_run.info.run_id).data
     val_loss = model.evaluate(data.x_validation, data.y_validation, verbose=0)
     assert val_loss == pytest.approx(run.metrics["final_val_loss"], rel=1e-4)
