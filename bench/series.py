@@ -6,7 +6,7 @@ Sources:
 - statsmodels datasets (``statsmodels.api.datasets``): El Niño (Niño 1+2 SST, NOAA ERSST.V3B,
   via ``data/make_samples.py``), Mauna Loa CO2 (weekly raw and monthly mean; Keeling et al.),
   yearly sunspots (SIDC), Nile flow at Aswan (Cobb 1978), US macro data (quarterly: BLS, BEA,
-  Federal Reserve; ``macrodata``), Danish money demand (Johansen & Juselius 1990).
+  Federal Reserve; ``macrodata``).
 - pmdarima datasets (``pmdarima.datasets``): airline passengers (Box & Jenkins), Microsoft daily
   closing prices, monthly sunspots. Only these three loaders are read.
 - Seeded numpy generators (this module): multiplicative trend x season with known Box-Cox
