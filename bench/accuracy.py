@@ -14,7 +14,8 @@ below the best of AutoETS / AutoARIMA / Theta on at least two thirds of them, an
 
 Run from the repository root:
 
-    .venv/bin/python bench/accuracy.py --baselines-only            # ~5 min on 2 cores
+    .venv/bin/python bench/accuracy.py --list                      # the catalogue
+    .venv/bin/python bench/accuracy.py --baselines-only            # ~3 min on 2 cores
     .venv/bin/python bench/accuracy.py [--series airline nile] [--jobs 2] [--config cfg.json]
 
 One LSTM retrain takes ~100 s on 2 cores. Prints a Markdown table and writes
@@ -257,8 +258,8 @@ def table(records: dict[str, dict[str, Any]], with_lstm: bool) -> str:
         ]
         if with_lstm and "ratio_best" in r:
             cells += [
-                f"{r['ratio_best']:.2f}",
-                f"{r['ratio_seasonal_naive']:.2f}",
+                f"{r['ratio_best']:.3f}",
+                f"{r['ratio_seasonal_naive']:.3f}",
                 "yes" if r["blessed"] else "no",
                 f"{r['retrain_seconds']:.0f}",
             ]
@@ -280,6 +281,15 @@ def models_table(records: dict[str, dict[str, Any]]) -> str:
     lines = ["| series | AutoETS | AutoARIMA | Theta |", "|---|---|---|---|"]
     for name, r in records.items():
         lines.append(f"| {name} | " + " | ".join(r["models"][m] for m in STATISTICAL) + " |")
+    return "\n".join(lines)
+
+
+def catalogue_table(names: list[str]) -> str:
+    """Markdown: name, frequency, season, length and description of each catalogue series."""
+    lines = ["| series | frequency (m) | points | description (source) |", "|---|---|---|---|"]
+    for name in names:
+        s = _catalogue()[name]
+        lines.append(f"| {name} | {s.frequency} ({s.season}) | {len(s.frame)} | {s.description} |")
     return "\n".join(lines)
 
 
@@ -309,11 +319,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, help="PipelineConfig JSON (default: the defaults)")
     parser.add_argument("--jobs", type=int, default=1, help="series run concurrently (processes)")
     parser.add_argument("--baselines-only", action="store_true", help="skip the LSTM")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
     args = parser.parse_args(argv)
     names = args.series or list(_catalogue())
     unknown = sorted(set(names) - set(_catalogue()))
     if unknown:
         parser.error(f"unknown series: {', '.join(unknown)}")
+    if args.list:
+        print(catalogue_table(names))
+        return
     with_lstm = not args.baselines_only
     started = time.perf_counter()
     records: dict[str, dict[str, Any]] = {}
