@@ -1,25 +1,40 @@
-"""Accuracy benchmark: the pipeline's champion against strong statistical baselines.
+"""Accuracy benchmark: the pipeline's LSTM against statistical baselines on many series.
 
-Protocol, for each real series that ships inside statsmodels (nothing is downloaded):
-split at 80 %; `lstm-pipeline retrain` with default settings on the first part; then
-one-step-ahead rolling forecasts over the rest with `lstm-pipeline predict`, each using only
-earlier true values. Naive, seasonal naive, ETS and ARIMA are fitted on the same first part and
-forecast the same points one step ahead without refitting.
+Protocol, for each series of ``bench/series.py`` (nothing is downloaded): split at 80 %;
+``lstm-pipeline retrain`` on the first part (default settings, or ``--config``); then one-step-
+ahead forecasts over the rest with ``lstm-pipeline predict`` and the version this retrain
+registered (``models:/<name>@challenger``), each forecast using only earlier true values.
+Naive, seasonal naive, AutoETS, AutoARIMA and AutoTheta (statsforecast, ``bench/baselines.py``)
+are fitted on the same first part and forecast the same points one step ahead without refitting.
+MASE is scaled by the in-sample seasonal-naive MAE of the training part.
 
-Run from the repository root (about 10 minutes on 2 cores):
+Pass criterion (reported, not enforced): the LSTM beats seasonal naive on every series, is at or
+below the best of AutoETS / AutoARIMA / Theta on at least two thirds of them, and is never above
+1.10 x that best.
 
-    .venv/bin/python bench/accuracy.py [--series elnino cpi ...]
+Run from the repository root:
 
-Prints a Markdown table and writes bench/results/accuracy.json.
+    .venv/bin/python bench/accuracy.py --list                      # the catalogue
+    .venv/bin/python bench/accuracy.py --baselines-only            # ~3 min on 2 cores
+    .venv/bin/python bench/accuracy.py [--series airline nile] [--jobs 2] [--config cfg.json]
+
+One LSTM retrain takes ~100 s on 2 cores. Prints a Markdown table and writes
+bench/results/accuracy.json (bench/results/accuracy_baselines.json with --baselines-only).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import multiprocessing
 import sys
 import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,165 +42,322 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, machine, run_cli  # noqa: E402
+from bench.baselines import METHODS, one_step_baselines  # noqa: E402
+from bench.series import Series, load_catalogue  # noqa: E402
 
 TRAIN_FRACTION = 0.8
+STATISTICAL = ("ets", "arima", "theta")  # the "best statistical" of the pass criterion
+MAX_RATIO = 1.10
+COLUMNS = {
+    "lstm": "LSTM",
+    "naive": "naive",
+    "seasonal_naive": "seasonal naive",
+    "ets": "AutoETS",
+    "arima": "AutoARIMA",
+    "theta": "Theta",
+}
 
 
-def _quarterly(column: str) -> pd.DataFrame:
-    import statsmodels.api as sm
-
-    macro = sm.datasets.macrodata.load_pandas().data
-    quarters = pd.PeriodIndex.from_fields(
-        year=macro["year"].astype(int), quarter=macro["quarter"].astype(int), freq="Q"
-    )
-    return pd.DataFrame({"timestamp": quarters.to_timestamp(), "value": macro[column].to_numpy()})
-
-
-def _yearly(values: np.ndarray, first_year: int) -> pd.DataFrame:
-    years = pd.date_range(f"{first_year}-01-01", periods=len(values), freq="YS")
-    return pd.DataFrame({"timestamp": years, "value": np.asarray(values, dtype=float)})
-
-
-def load_benchmark_series() -> dict[str, tuple[pd.DataFrame, int, str]]:
-    """name -> (frame, season, description). Seasons are the calendar ones, for the baselines."""
-    import statsmodels.api as sm
-
-    sys.path.insert(0, str(ROOT / "data"))
-    from make_samples import elnino_monthly
-
-    co2 = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
-    sunspots = sm.datasets.sunspots.load_pandas().data
-    nile = sm.datasets.nile.load_pandas().data
-    return {
-        "elnino": (elnino_monthly(), 12, "monthly, seasonal (Niño 1+2 SST)"),
-        "co2": (
-            pd.DataFrame({"timestamp": co2.index, "value": co2.to_numpy()}),
-            12,
-            "monthly, trend + season (Mauna Loa CO2)",
-        ),
-        "unemp": (_quarterly("unemp"), 4, "quarterly, cyclic (US unemployment)"),
-        "cpi": (_quarterly("cpi"), 4, "quarterly, trending (US CPI)"),
-        "sunspots": (
-            _yearly(sunspots["SUNACTIVITY"], int(sunspots["YEAR"].iloc[0])),
-            1,
-            "yearly, cyclic (sunspots)",
-        ),
-        "nile": (
-            _yearly(nile["volume"], int(nile["year"].iloc[0])),
-            1,
-            "yearly, level shift (Nile)",
-        ),
-    }
+@lru_cache(maxsize=1)
+def _catalogue() -> dict[str, Series]:
+    """The catalogue, loaded once per process."""
+    return load_catalogue()
 
 
 def scores(actual: np.ndarray, predicted: np.ndarray, train: np.ndarray, season: int) -> dict:
-    """MAE, RMSE, sMAPE (%) and MASE scaled by the in-sample seasonal-naive MAE of ``train``."""
+    """Forecast errors of ``predicted`` against ``actual``.
+
+    Args:
+        actual: True values of the test part.
+        predicted: One-step forecasts of the same points.
+        train: The training part (for the MASE scale).
+        season: Lag of the seasonal-naive scale (1: naive).
+
+    Returns:
+        MAE, RMSE, sMAPE (%) and MASE scaled by the in-sample seasonal-naive MAE of ``train``.
+    """
     errors = actual - predicted
     lag = season if 1 < season < len(train) else 1
     scale = np.mean(np.abs(train[lag:] - train[:-lag]))
+    denominator = np.abs(actual) + np.abs(predicted)
+    ratios = np.divide(
+        2 * np.abs(errors), denominator, out=np.zeros_like(errors), where=denominator > 0
+    )
     return {
         "mae": float(np.mean(np.abs(errors))),
         "rmse": float(np.sqrt(np.mean(errors**2))),
-        "smape": float(100 * np.mean(2 * np.abs(errors) / (np.abs(actual) + np.abs(predicted)))),
+        "smape": float(100 * np.mean(ratios)),
         "mase": float(np.mean(np.abs(errors)) / scale),
     }
 
 
-def statistical_baselines(values: np.ndarray, n_train: int, season: int) -> dict[str, np.ndarray]:
-    """Naive, seasonal naive, ETS and ARIMA one step ahead over ``values[n_train:]``.
+def run_lstm(series: Series, n_train: int, work: Path, config: Path | None) -> dict[str, Any]:
+    """Retrain with the CLI on the first ``n_train`` rows, predict the rest one step ahead.
 
-    The pipeline's own baselines (lstm_model.baselines), fitted on the first part only, with the
-    differencing order ADF/KPSS choose there and the calendar season of the series.
+    Args:
+        series: The benchmark series.
+        n_train: Rows of the training part.
+        work: An empty folder for the run (MLflow store, CSV files).
+        config: Optional PipelineConfig JSON passed to ``retrain --config``.
+
+    Returns:
+        ``forecasts`` (array over the test part), ``retrain_seconds``, ``blessed``.
     """
-    from lstm_model.stationarity import choose_differencing
-    from lstm_model.baselines import baseline_forecasts
-    from lstm_model.config import AnalysisConfig, EvaluationConfig
-
-    analysis = AnalysisConfig()
-    differencing = choose_differencing(values[:n_train], analysis.alpha, analysis.max_differencing)[
-        0
-    ]
-    config = EvaluationConfig(baselines=("naive", "seasonal_naive", "ets", "arima"))
-    targets = np.arange(n_train, len(values))
-    return baseline_forecasts(values, targets, n_train, season, differencing, config).forecasts
-
-
-def run_series(
-    name: str, frame: pd.DataFrame, season: int, work: Path, config: Path | None = None
-) -> dict:
-    """Retrain on the first 80 %, predict the rest one step ahead, score against baselines."""
-    n_train = int(len(frame) * TRAIN_FRACTION)
+    frame = series.frame
     frame.iloc[:n_train].to_csv(work / "train.csv", index=False, date_format="%Y-%m-%d")
     frame.to_csv(work / "full.csv", index=False, date_format="%Y-%m-%d")
     start = frame["timestamp"].iloc[n_train].strftime("%Y-%m-%d")
     options = ["--config", str(config.resolve())] if config else []
-    retrain = run_cli(["retrain", "train.csv", "--model-name", name, *options], work)
+    retrain = run_cli(["retrain", "train.csv", "--model-name", series.name, *options], work)
     # The version this retrain registered: scored whether or not the blessing gate passed it.
+    uri = f"models:/{series.name}@challenger"
     run_cli(
-        [
-            "predict",
-            "full.csv",
-            "--model-uri",
-            f"models:/{name}@challenger",
-            "--start",
-            start,
-            "--output",
-            "forecasts.csv",
-        ],
-        work,
+        ["predict", "full.csv", "--model-uri", uri, "--start", start, "--output", "out.csv"], work
     )
-    forecasts = pd.read_csv(work / "forecasts.csv")
-    values = frame["value"].to_numpy(dtype=float)
-    actual, train = values[n_train:], values[:n_train]
-    results = {"lstm": scores(actual, forecasts["prediction"].to_numpy(), train, season)}
-    for baseline, predicted in statistical_baselines(values, n_train, season).items():
-        results[baseline] = scores(actual, predicted, train, season)
+    forecasts = pd.read_csv(work / "out.csv")["prediction"].to_numpy(dtype=float)
+    if len(forecasts) != len(frame) - n_train:
+        raise RuntimeError(f"{series.name}: {len(forecasts)} forecasts for {len(frame) - n_train}")
     return {
-        "points": len(frame),
-        "test_points": len(actual),
+        "forecasts": forecasts,
         "retrain_seconds": retrain.seconds,
-        "scores": results,
         "blessed": "champion:       yes" in retrain.stdout,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def evaluate(name: str, with_lstm: bool, config: Path | None = None) -> dict[str, Any]:
+    """Score the baselines (and the LSTM unless ``with_lstm`` is False) on one series.
+
+    Args:
+        name: A catalogue name.
+        with_lstm: Run the CLI retrain and predict too.
+        config: Optional PipelineConfig JSON for the retrain.
+
+    Returns:
+        The series' JSON record: description, sizes, per-method scores, fitted models, timings.
+    """
+    series = _catalogue()[name]
+    values = series.frame["value"].to_numpy(dtype=float)
+    n_train = int(len(values) * TRAIN_FRACTION)
+    actual, train = values[n_train:], values[:n_train]
+    started = time.perf_counter()
+    run = one_step_baselines(values, n_train, series.season)
+    record: dict[str, Any] = {
+        "frequency": series.frequency,
+        "season": series.season,
+        "description": series.description,
+        "points": len(values),
+        "test_points": len(actual),
+        "baseline_seconds": time.perf_counter() - started,
+        "baseline_method_seconds": run.seconds,
+        "models": run.models,
+        "notes": run.notes,
+        "scores": {m: scores(actual, f, train, series.season) for m, f in run.forecasts.items()},
+    }
+    if with_lstm:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                lstm = run_lstm(series, n_train, Path(tmp), config)
+        except RuntimeError as error:  # one failed series must not lose the others
+            record["error"] = str(error)[-2000:]
+            return record
+        record["scores"]["lstm"] = scores(actual, lstm["forecasts"], train, series.season)
+        record["retrain_seconds"] = lstm["retrain_seconds"]
+        record["blessed"] = lstm["blessed"]
+        record.update(criterion(record["scores"]))
+    return record
+
+
+def criterion(method_scores: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The LSTM's ratios to the baselines on one series.
+
+    Args:
+        method_scores: method -> scores, including 'lstm', 'seasonal_naive' and STATISTICAL.
+
+    Returns:
+        ``best_statistical`` (method), ``ratio_best`` (LSTM MASE / best of ETS, ARIMA, Theta),
+        ``ratio_seasonal_naive``, ``beats_seasonal_naive``, ``at_or_below_best``.
+    """
+    lstm = method_scores["lstm"]["mase"]
+    best = min(STATISTICAL, key=lambda m: method_scores[m]["mase"])
+    ratio_best = lstm / method_scores[best]["mase"]
+    ratio_snaive = lstm / method_scores["seasonal_naive"]["mase"]
+    return {
+        "best_statistical": best,
+        "ratio_best": ratio_best,
+        "ratio_seasonal_naive": ratio_snaive,
+        "beats_seasonal_naive": ratio_snaive < 1.0,
+        "at_or_below_best": ratio_best <= 1.0,
+    }
+
+
+def summary(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The three pass-criterion counts over the series that have an LSTM score.
+
+    Args:
+        records: name -> record from ``evaluate``.
+
+    Returns:
+        Counts, the worst ratio (and its series), failures, and whether the criterion passes.
+    """
+    total = len(records)
+    scored = {n: r for n, r in records.items() if "ratio_best" in r}
+    beats = sum(r["beats_seasonal_naive"] for r in scored.values())
+    at_best = sum(r["at_or_below_best"] for r in scored.values())
+    worst = max(scored, key=lambda n: scored[n]["ratio_best"]) if scored else None
+    worst_ratio = scored[worst]["ratio_best"] if worst else math.nan
+    return {
+        "series": total,
+        "failed": sorted(set(records) - set(scored)),
+        "beats_seasonal_naive": beats,
+        "at_or_below_best_statistical": at_best,
+        "worst_ratio_best": worst_ratio,
+        "worst_series": worst,
+        "passed": bool(
+            scored
+            and len(scored) == total
+            and beats == total
+            and at_best >= math.ceil(2 * total / 3)
+            and worst_ratio <= MAX_RATIO
+        ),
+    }
+
+
+def _cell(record: dict[str, Any], method: str) -> str:
+    """A MASE cell, bold for the best statistical baseline."""
+    if method not in record["scores"]:
+        return "–"
+    text = f"{record['scores'][method]['mase']:.3f}"
+    stats = {m: record["scores"][m]["mase"] for m in STATISTICAL}
+    return f"**{text}**" if method in stats and stats[method] == min(stats.values()) else text
+
+
+def table(records: dict[str, dict[str, Any]], with_lstm: bool) -> str:
+    """The Markdown MASE table (one row per series) and its footnotes.
+
+    Args:
+        records: name -> record from ``evaluate``.
+        with_lstm: Include the LSTM columns (ratios, blessed, retrain seconds).
+
+    Returns:
+        The table as Markdown text.
+    """
+    methods = list(COLUMNS) if with_lstm else [m for m in COLUMNS if m != "lstm"]
+    header = ["series", "freq (m)", "points (test)", *[COLUMNS[m] for m in methods]]
+    if with_lstm:
+        header += ["LSTM / best stat", "LSTM / seasonal naive", "blessed", "retrain s"]
+    else:
+        header += ["baselines s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    notes: dict[str, list[str]] = {}
+    for name, r in records.items():
+        cells = [
+            name,
+            f"{r['frequency']} ({r['season']})",
+            f"{r['points']} ({r['test_points']})",
+            *[_cell(r, m) for m in methods],
+        ]
+        if with_lstm and "ratio_best" in r:
+            cells += [
+                f"{r['ratio_best']:.3f}",
+                f"{r['ratio_seasonal_naive']:.3f}",
+                "yes" if r["blessed"] else "no",
+                f"{r['retrain_seconds']:.0f}",
+            ]
+        elif with_lstm:
+            cells += ["failed", "–", "–", "–"]
+        else:
+            cells.append(f"{r['baseline_seconds']:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+        for note in r["notes"]:
+            notes.setdefault(note, []).append(name)
+    lines.append("")
+    lines.append("MASE, one step ahead over the last 20 %; bold: best of AutoETS/AutoARIMA/Theta.")
+    lines += [f"- {note}: {', '.join(names)}" for note, names in notes.items()]
+    return "\n".join(lines)
+
+
+def models_table(records: dict[str, dict[str, Any]]) -> str:
+    """Markdown: the model each automatic baseline chose on each series' training part."""
+    lines = ["| series | AutoETS | AutoARIMA | Theta |", "|---|---|---|---|"]
+    for name, r in records.items():
+        lines.append(f"| {name} | " + " | ".join(r["models"][m] for m in STATISTICAL) + " |")
+    return "\n".join(lines)
+
+
+def catalogue_table(names: list[str]) -> str:
+    """Markdown: name, frequency, season, length and description of each catalogue series."""
+    lines = ["| series | frequency (m) | points | description (source) |", "|---|---|---|---|"]
+    for name in names:
+        s = _catalogue()[name]
+        lines.append(f"| {name} | {s.frequency} ({s.season}) | {len(s.frame)} | {s.description} |")
+    return "\n".join(lines)
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """One line with the three pass-criterion counts."""
+    n = result["series"]
+    failed = f"; LSTM failed on {', '.join(result['failed'])}" if result["failed"] else ""
+    return (
+        f"LSTM beats seasonal naive on {result['beats_seasonal_naive']}/{n}; "
+        f"<= best statistical on {result['at_or_below_best_statistical']}/{n} "
+        f"(needs >= {math.ceil(2 * n / 3)}); worst LSTM / best statistical "
+        f"{result['worst_ratio_best']:.2f} ({result['worst_series']}; needs <= {MAX_RATIO:.2f})"
+        f"{failed} -> {'PASS' if result['passed'] else 'FAIL'}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: see the module docstring.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--series", nargs="*", help="subset of series names")
     parser.add_argument("--config", type=Path, help="PipelineConfig JSON (default: the defaults)")
-    args = parser.parse_args()
-    catalogue = load_benchmark_series()
-    names = args.series or list(catalogue)
-    results = {"machine": machine(), "series": {}}
-    for name in names:
-        frame, season, description = catalogue[name]
-        with tempfile.TemporaryDirectory() as tmp:
-            outcome = run_series(name, frame, season, Path(tmp), args.config)
-        outcome["description"] = description
-        results["series"][name] = outcome
-        print(f"{name}: done in {outcome['retrain_seconds']:.0f} s", file=sys.stderr)
+    parser.add_argument("--jobs", type=int, default=1, help="series run concurrently (processes)")
+    parser.add_argument("--baselines-only", action="store_true", help="skip the LSTM")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
+    args = parser.parse_args(argv)
+    names = args.series or list(_catalogue())
+    unknown = sorted(set(names) - set(_catalogue()))
+    if unknown:
+        parser.error(f"unknown series: {', '.join(unknown)}")
+    if args.list:
+        print(catalogue_table(names))
+        return
+    with_lstm = not args.baselines_only
+    started = time.perf_counter()
+    records: dict[str, dict[str, Any]] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context) as pool:
+        futures = {n: pool.submit(evaluate, n, with_lstm, args.config) for n in names}
+        for name, future in futures.items():
+            records[name] = future.result()
+            seconds = records[name].get("retrain_seconds", records[name]["baseline_seconds"])
+            print(f"{name}: done ({seconds:.0f} s)", file=sys.stderr)
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "methods": ["lstm", *METHODS] if with_lstm else list(METHODS),
+        "train_fraction": TRAIN_FRACTION,
+        "jobs": args.jobs,
+        "wall_seconds": time.perf_counter() - started,
+        "series": records,
+    }
+    if with_lstm:
+        result["summary"] = summary(records)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "accuracy.json").write_text(json.dumps(results, indent=2))
-    print(f"Machine: {results['machine']}\n")
-    print(
-        "| series | points (test) | LSTM MASE | naive | seasonal naive | ETS | ARIMA "
-        "| LSTM / best statistical | LSTM sMAPE % | blessed |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, outcome in results["series"].items():
-        s = outcome["scores"]
-        statistical = {k: v["mase"] for k, v in s.items() if k != "lstm"}
-        best = min(statistical.values())
-        cells = [
-            f"{s[k]['mase']:.3f}" if k in s else "–"
-            for k in ("naive", "seasonal_naive", "ets", "arima")
-        ]
-        print(
-            f"| {name} — {outcome['description']} | {outcome['points']} ({outcome['test_points']}) "
-            f"| {s['lstm']['mase']:.3f} | {' | '.join(cells)} | {s['lstm']['mase'] / best:.2f} "
-            f"| {s['lstm']['smape']:.2f} | {'yes' if outcome['blessed'] else 'no'} |"
-        )
+    filename = "accuracy.json" if with_lstm else "accuracy_baselines.json"
+    (out / filename).write_text(json.dumps(result, indent=2))
+    print(f"Machine: {result['machine']}; wall time {result['wall_seconds']:.0f} s\n")
+    print(table(records, with_lstm))
+    print("\nModels chosen on the training part:\n")
+    print(models_table(records))
+    if with_lstm:
+        print("\n" + summary_line(result["summary"]))
 
 
 if __name__ == "__main__":
