@@ -111,6 +111,38 @@ def test_package_in_s3_reloads_and_predicts_like_the_registered_model(
     assert np.isfinite(from_package[transform.warmup :]).all()
 
 
+def test_shipped_model_is_the_refit_on_every_row_while_evaluation_used_the_train_fit(
+    first_run, flow_env, tmp_path
+):
+    from lstm_model.export import load_transform
+    from lstm_model.preprocess import SeriesTransform
+
+    run = mlflow.get_run(first_run.run_id)
+    assert run.data.tags["shipped_model"] == "refit on the full history"
+    assert run.data.params["refit_rows"] == "120"
+    evaluated = SeriesTransform.from_json(
+        mlflow.artifacts.load_text(f"runs:/{first_run.run_id}/preprocessing/preprocessing.json")
+    )
+    refitted = SeriesTransform.from_json(
+        mlflow.artifacts.load_text(
+            f"runs:/{first_run.run_id}/preprocessing/refit_preprocessing.json"
+        )
+    )
+    # Same procedure (lambda, differencing, lookback), scalers fitted on different rows.
+    assert (refitted.differencing, refitted.lookback) == (
+        evaluated.differencing,
+        evaluated.lookback,
+    )
+    assert refitted.box_cox_lambda == evaluated.box_cox_lambda
+    assert refitted.mean != evaluated.mean
+    body = flow_env["s3"].get_object(Bucket="flow-models", Key=f"prod/{MODEL}/1/model.tar.gz")
+    with tarfile.open(fileobj=io.BytesIO(body["Body"].read())) as archive:
+        archive.extractall(tmp_path, filter="data")
+    assert load_transform(tmp_path / MODEL / "1") == refitted
+    # The test metrics come from the evaluated (train-only) model: the refit saw the test rows.
+    assert run.data.params["train_rows"] == str(120 - 18 - 18)
+
+
 def test_second_run_compares_with_the_champion(first_run, flow_env, tiny_config_module):
     config = tiny_config_module.with_overrides(
         registry__model_name=MODEL, push__push_uri="s3://flow-models/prod", seed=7
