@@ -51,7 +51,7 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
 
 
 def _models(args: argparse.Namespace) -> None:
-    from lstm_model.registry import list_versions, use_registry
+    from lstm_model.delivery.registry import list_versions, use_registry
 
     use_registry()
     rows = list_versions(args.name)
@@ -70,7 +70,7 @@ def _num(value: float | None) -> str:
 
 
 def _promote(args: argparse.Namespace) -> None:
-    from lstm_model.registry import promote, use_registry
+    from lstm_model.delivery.registry import promote, use_registry
 
     use_registry()
     done = promote(args.name, args.version, args.reason, force=args.force)
@@ -80,7 +80,7 @@ def _promote(args: argparse.Namespace) -> None:
 
 
 def _rollback(args: argparse.Namespace) -> None:
-    from lstm_model.registry import rollback, use_registry
+    from lstm_model.delivery.registry import rollback, use_registry
 
     use_registry()
     done = rollback(args.name, args.reason)

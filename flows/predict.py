@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_model.data import load_series
+from lstm_model.data.load import load_series
+from lstm_model.data.validation import validate_series
+from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
 from lstm_model.errors import PipelineInputError
-from lstm_model.preprocess import model_values
-from lstm_model.serving import OUTPUT_COLUMN, history_frame
-from lstm_model.validation import validate_series
+from lstm_model.modeling.transform import model_values
 
 
 def _load_model(model_uri: str):

@@ -19,13 +19,13 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.ship import ship
-from lstm_model.blessing import advice_when_baselines_win
 from lstm_model.config import PipelineConfig
-from lstm_model.data import content_hash, infer_frequency
-from lstm_model.delivery import parse_push_uri
-from lstm_model.preprocess import model_values
-from lstm_model.registry import push_metadata
-from lstm_model.sagemaker import check_deploy_config
+from lstm_model.data.load import content_hash, infer_frequency
+from lstm_model.delivery.push import parse_push_uri
+from lstm_model.delivery.registry import push_metadata
+from lstm_model.delivery.sagemaker import check_deploy_config
+from lstm_model.evaluation.blessing import advice_when_baselines_win
+from lstm_model.modeling.transform import model_values
 from lstm_model.tracking import configure_tracking
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data

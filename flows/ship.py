@@ -13,9 +13,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from lstm_model.config import PipelineConfig
-from lstm_model.delivery import parse_push_uri
-from lstm_model.errors import PipelineInputError
-from lstm_model.registry import (
+from lstm_model.delivery.push import parse_push_uri
+from lstm_model.delivery.registry import (
     CHAMPION,
     aliases_kept_on_failure,
     champion_version,
@@ -27,7 +26,8 @@ from lstm_model.registry import (
     use_registry,
     version_metrics,
 )
-from lstm_model.sagemaker import check_deploy_config
+from lstm_model.delivery.sagemaker import check_deploy_config
+from lstm_model.errors import PipelineInputError
 from tasks.deploy import deploy_to_sagemaker
 from tasks.push import package_model_task, push_model
 

@@ -20,9 +20,10 @@ from mlflow.entities import Metric
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import infer_signature
 
-# Registry operations live in lstm_model.registry; re-exported for existing callers.
-from lstm_model.registry import CHALLENGER, CHAMPION, champion_version, promote  # noqa: F401
-from lstm_model.serving import OUTPUT_COLUMN, LSTMForecaster, history_frame
+from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, LSTMForecaster, history_frame
+
+# Registry operations live in lstm_model.delivery.registry; re-exported for existing callers.
+from lstm_model.delivery.registry import CHALLENGER, CHAMPION, champion_version, promote  # noqa: F401
 
 # Pinned so MLflow does not spend seconds inferring them (and get tensorflow vs -cpu wrong).
 SERVING_REQUIREMENTS = [
@@ -110,7 +111,7 @@ def log_forecaster(
     Returns:
         The registered model version.
     """
-    from lstm_model.export import load_transform
+    from lstm_model.delivery.export import load_transform
 
     # The value column plus any exogenous columns, as the SavedModel was trained with them.
     example = history_frame(example_values, load_transform(saved_model_dir).columns)

@@ -11,12 +11,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.analysis import SeriesAnalysis, analyze_series
-from lstm_model.analysis_plots import plot_correlograms, plot_decomposition
-from lstm_model.candidates import candidate_preprocessings
+from lstm_model.analysis.candidates import candidate_preprocessings
+from lstm_model.analysis.decisions import SeriesAnalysis, analyze_series
+from lstm_model.analysis.plots import plot_correlograms, plot_decomposition
 from lstm_model.config import PipelineConfig
-from lstm_model.preprocess import as_matrix, chronological_split
-from lstm_model.selection import select_preprocessing
+from lstm_model.modeling.selection import select_preprocessing
+from lstm_model.modeling.transform import as_matrix, chronological_split
 
 
 @task(name="analyze", cache_policy=NO_CACHE)

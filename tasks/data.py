@@ -1,7 +1,7 @@
 """Prefect tasks: load the series (with the ingestion policies) and validate it with GX.
 
-Thin wrappers over ``lstm_model.data``, ``lstm_model.policies`` and
-``lstm_model.validation``: they add logging, MLflow artifacts (when a run is active) and
+Thin wrappers over ``lstm_model.data.load``, ``lstm_model.data.policies`` and
+``lstm_model.data.validation``: they add logging, MLflow artifacts (when a run is active) and
 Markdown artifacts. Bad input is not transient, so neither task retries, and neither caches:
 the same path may hold different data on the next run.
 """
@@ -17,9 +17,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.config import PipelineConfig
-from lstm_model.data import load_series
-from lstm_model.policies import apply_policies
-from lstm_model.validation import ValidationReport, validate_frame
+from lstm_model.data.load import load_series
+from lstm_model.data.policies import apply_policies
+from lstm_model.data.validation import ValidationReport, validate_frame
 
 INGESTION_ARTIFACT_KEY = "data-ingestion"
 VALIDATION_ARTIFACT_KEY = "data-validation"

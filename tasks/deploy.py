@@ -1,7 +1,7 @@
 """Prefect task: host a pushed package on a SageMaker endpoint (create or blue/green update).
 
-A thin wrapper over :mod:`lstm_model.sagemaker`: retries throttling and outages with backoff
-(never bad input, refused access or a failed endpoint), logs what it did and records a
+A thin wrapper over :mod:`lstm_model.delivery.sagemaker`: retries throttling and outages with
+backoff (never bad input, refused access or a failed endpoint), logs what it did and records a
 Prefect artifact.
 """
 
@@ -13,7 +13,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from lstm_model.config import DeployConfig
-from lstm_model.sagemaker import DeployResult, deploy_endpoint, make_clients, spec_from_config
+from lstm_model.delivery.sagemaker import (
+    DeployResult,
+    deploy_endpoint,
+    make_clients,
+    spec_from_config,
+)
 from tasks.push import _artifact_key, retry_unless_input_error
 
 

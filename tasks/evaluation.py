@@ -13,20 +13,20 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.analysis import SeriesAnalysis
-from lstm_model.baselines import baseline_forecasts
-from lstm_model.comparison import Comparison, compare_forecasts
+from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
-from lstm_model.diagnostics import (
+from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
+from lstm_model.evaluation.baselines import baseline_forecasts
+from lstm_model.evaluation.comparison import Comparison, compare_forecasts
+from lstm_model.evaluation.diagnostics import (
     perturbation_sensitivity,
     plot_residuals,
     plot_sensitivity,
     residual_diagnostics,
 )
-from lstm_model.evaluation import TestEvaluation, evaluate_on_test, plot_forecast
-from lstm_model.forecast import one_step_forecasts
-from lstm_model.preprocess import PreparedData
-from lstm_model.serving import OUTPUT_COLUMN, history_frame
+from lstm_model.evaluation.metrics import TestEvaluation, evaluate_on_test, plot_forecast
+from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.transform import PreparedData
 from lstm_model.tracking import champion_version
 
 

@@ -10,8 +10,8 @@ import numpy as np
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.export import describe_signature, export_saved_model, verify_export
-from lstm_model.preprocess import SeriesTransform
+from lstm_model.delivery.export import describe_signature, export_saved_model, verify_export
+from lstm_model.modeling.transform import SeriesTransform
 
 
 @task(name="export", cache_policy=NO_CACHE)
@@ -27,8 +27,8 @@ def export(
         values: The series; its last forecastable steps are the sample histories.
         work_dir: Where the SavedModel goes.
 
-    A mismatch raises :class:`~lstm_model.export.ExportVerificationError`, which stops the flow
-    before register and push.
+    A mismatch raises :class:`~lstm_model.delivery.export.ExportVerificationError`, which stops
+    the flow before register and push.
     """
     directory = export_saved_model(model, transform, work_dir / "saved_model")
     check = verify_export(directory, model, transform, values)

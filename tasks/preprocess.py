@@ -7,9 +7,9 @@ import numpy as np
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.analysis import SeriesAnalysis
+from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
-from lstm_model.preprocess import TARGET_COLUMN, PreparedData, prepare
+from lstm_model.modeling.transform import TARGET_COLUMN, PreparedData, prepare
 
 
 @task(name="preprocess", cache_policy=NO_CACHE)

@@ -1,6 +1,6 @@
 """Prefect tasks that package an exported model and deliver it (S3 or a local folder).
 
-Thin wrappers over :mod:`lstm_model.delivery`: the tasks add logging, retries and an artifact
+Thin wrappers over :mod:`lstm_model.delivery.push`: the tasks add logging, retries and an artifact
 that records where the package went and its checksum.
 """
 
@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.tasks import exponential_backoff
 
-from lstm_model.delivery import PushResult, package_model, push_package
+from lstm_model.delivery.push import PushResult, package_model, push_package
 from lstm_model.errors import PipelineInputError
 
 

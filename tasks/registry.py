@@ -10,10 +10,10 @@ from mlflow.entities.model_registry import ModelVersion
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from lstm_model.blessing import BlessingDecision, bless
 from lstm_model.config import PipelineConfig
-from lstm_model.evaluation import TestEvaluation
-from lstm_model.preprocess import PreparedData
+from lstm_model.evaluation.blessing import BlessingDecision, bless
+from lstm_model.evaluation.metrics import TestEvaluation
+from lstm_model.modeling.transform import PreparedData
 from lstm_model.tracking import log_forecaster, promote
 from tasks.evaluation import Comparisons
 

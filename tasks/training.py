@@ -11,12 +11,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.config import PipelineConfig
-from lstm_model.evaluation import plot_loss_curves
-from lstm_model.model import Architecture
-from lstm_model.preprocess import PreparedData
-from lstm_model.search import search_architecture
-from lstm_model.tracking import EpochMetricsLogger, mlflow_trial_scope
-from lstm_model.training import (
+from lstm_model.evaluation.metrics import plot_loss_curves
+from lstm_model.modeling.network import Architecture
+from lstm_model.modeling.search import search_architecture
+from lstm_model.modeling.training import (
     FinalModel,
     RefitModel,
     best_epochs,
@@ -24,6 +22,8 @@ from lstm_model.training import (
     train_ensemble,
     with_lookback,
 )
+from lstm_model.modeling.transform import PreparedData
+from lstm_model.tracking import EpochMetricsLogger, mlflow_trial_scope
 
 
 @task(name="tune", cache_policy=NO_CACHE)

@@ -153,11 +153,11 @@ def active_run(mlflow_tracking):
 @pytest.fixture(scope="session")
 def trained():
     """A tiny LSTM fitted on the seasonal series: (model, prepared data, analysis)."""
-    from lstm_model.analysis import analyze_series
+    from lstm_model.analysis.decisions import analyze_series
     from lstm_model.config import AnalysisConfig, TrainingConfig
-    from lstm_model.model import Architecture
-    from lstm_model.preprocess import prepare
-    from lstm_model.training import train_final
+    from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.training import train_final
+    from lstm_model.modeling.transform import prepare
 
     values = make_series(120)["value"].to_numpy()
     data = prepare(values, 1, 12, 0.15, 0.15)

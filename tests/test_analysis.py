@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from conftest import make_series
 
-from lstm_model.analysis import (
+from lstm_model.analysis.candidates import candidate_preprocessings
+from lstm_model.analysis.decisions import (
     analyze_series,
     calendar_season,
     periodogram_period,
     seasonal_strength,
 )
-from lstm_model.candidates import candidate_preprocessings
+from lstm_model.analysis.stationarity import check_stationarity, choose_differencing
 from lstm_model.config import AnalysisConfig, PipelineConfig
-from lstm_model.stationarity import check_stationarity, choose_differencing
 from tasks.analysis import analyze
 
 RNG = np.random.default_rng(0)

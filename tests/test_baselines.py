@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from conftest import make_series
 
-from lstm_model.baselines import (
+from lstm_model.config import EvaluationConfig
+from lstm_model.evaluation.baselines import (
     arima_forecast,
     baseline_forecasts,
     drift_forecast,
@@ -14,7 +15,6 @@ from lstm_model.baselines import (
     naive_forecast,
     seasonal_naive_forecast,
 )
-from lstm_model.config import EvaluationConfig
 
 VALUES = make_series(160)["value"].to_numpy()
 TRAIN_STOP, TARGETS = 112, np.arange(136, 160)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_model.blessing import advice_when_baselines_win, bless
-from lstm_model.comparison import compare_forecasts
 from lstm_model.config import BlessingConfig
+from lstm_model.evaluation.blessing import advice_when_baselines_win, bless
+from lstm_model.evaluation.comparison import compare_forecasts
 
 RNG = np.random.default_rng(11)
 BASE = RNG.normal(0, 1.0, 80)

@@ -14,7 +14,7 @@ from conftest import make_series
 from mlflow import MlflowClient
 
 from flows.cli import main
-from lstm_model.serving import history_frame
+from lstm_model.delivery.pyfunc import history_frame
 
 TINY = {
     "analysis": {"max_lookback": 12, "candidate_folds": 1, "candidate_epochs": 3},
@@ -176,10 +176,10 @@ def test_console_script_is_installed_and_maps_bad_input_to_exit_2(tmp_path):
 
 def test_predict_reads_the_models_exogenous_columns_from_the_file(workspace, tmp_path):
     """A model trained with an exogenous column forecasts from the file's column of that name."""
-    from lstm_model.export import export_saved_model
-    from lstm_model.forecast import one_step_forecasts
-    from lstm_model.model import Architecture, build_lstm
-    from lstm_model.preprocess import prepare
+    from lstm_model.delivery.export import export_saved_model
+    from lstm_model.modeling.forecast import one_step_forecasts
+    from lstm_model.modeling.network import Architecture, build_lstm
+    from lstm_model.modeling.transform import prepare
     from lstm_model.tracking import configure_tracking, log_forecaster
 
     series = make_series(80)

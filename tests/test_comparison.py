@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lstm_model.comparison import compare_forecasts, diebold_mariano, paired_t_test
+from lstm_model.evaluation.comparison import compare_forecasts, diebold_mariano, paired_t_test
 
 # A small fixed pair of error series (challenger, other).
 E1 = np.array([0.5, -1.0, 0.8, 0.2, -0.4, 1.1, -0.3, 0.6])

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from lstm_model.config import PipelineConfig
-from lstm_model.data import content_hash, infer_frequency, load_series
+from lstm_model.data.load import content_hash, infer_frequency, load_series
+from lstm_model.data.validation import BASE_SUITE_PATH, numeric_target, validate_series
 from lstm_model.errors import DataValidationError, PipelineInputError
-from lstm_model.validation import BASE_SUITE_PATH, numeric_target, validate_series
 
 
 def monthly_csv(path: Path, n: int = 48, values: list | None = None) -> Path:
@@ -307,7 +307,7 @@ def test_tasks_raise_input_errors_through_prefect(tmp_path, data_flow):
 
 
 def test_numeric_features_stacks_columns_in_order():
-    from lstm_model.validation import numeric_features
+    from lstm_model.data.validation import numeric_features
 
     frame = pd.DataFrame({"t": [1, 2, 3], "value": [1.5, 2.0, 3.0], "temp": [10, 20, 30]})
 

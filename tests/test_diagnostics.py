@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_model.diagnostics import (
+from lstm_model.evaluation.diagnostics import (
     perturbation_sensitivity,
     plot_residuals,
     plot_sensitivity,

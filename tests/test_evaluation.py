@@ -9,9 +9,9 @@ import pytest
 from mlflow import MlflowClient
 
 from lstm_model.config import PipelineConfig
-from lstm_model.evaluation import forecast_metrics
-from lstm_model.forecast import one_step_forecasts
-from lstm_model.preprocess import SeriesTransform
+from lstm_model.evaluation.metrics import forecast_metrics
+from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.transform import SeriesTransform
 from lstm_model.tracking import log_forecaster, promote
 from tasks.evaluation import compare, diagnose, evaluate
 from tasks.export import export

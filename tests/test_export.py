@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from conftest import make_series
 
-from lstm_model.export import (
+from lstm_model.delivery.export import (
     PREPROCESSING_FILE,
     SERVING_SIGNATURE,
     ExportVerificationError,
@@ -20,9 +20,9 @@ from lstm_model.export import (
     load_window_predictor,
     verify_export,
 )
-from lstm_model.forecast import one_step_forecasts
-from lstm_model.model import Architecture, build_lstm
-from lstm_model.preprocess import prepare
+from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.network import Architecture, build_lstm
+from lstm_model.modeling.transform import prepare
 from tasks.export import export
 
 

@@ -14,8 +14,8 @@ from conftest import make_series
 from mlflow import MlflowClient
 
 from flows.retrain import retrain
+from lstm_model.delivery.pyfunc import history_frame
 from lstm_model.errors import DataValidationError, PipelineInputError
-from lstm_model.serving import history_frame
 
 MODEL = "flow-test"
 
@@ -98,8 +98,8 @@ def test_package_in_s3_reloads_and_predicts_like_the_registered_model(
     assert f"{MODEL}/1/saved_model.pb" in names
     assert any(n.startswith(f"{MODEL}/1/variables/") for n in names)
 
-    from lstm_model.export import load_window_predictor
-    from lstm_model.forecast import one_step_forecasts
+    from lstm_model.delivery.export import load_window_predictor
+    from lstm_model.modeling.forecast import one_step_forecasts
 
     predict, transform = load_window_predictor(tmp_path / MODEL / "1")
     assert isinstance(tf.saved_model.load(str(tmp_path / MODEL / "1")), object)

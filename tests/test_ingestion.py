@@ -9,10 +9,10 @@ import pytest
 from conftest import make_series
 
 from lstm_model.config import DataConfig, PipelineConfig
-from lstm_model.data import content_hash, load_series
+from lstm_model.data.load import content_hash, load_series
+from lstm_model.data.policies import apply_policies
+from lstm_model.data.validation import validate_frame
 from lstm_model.errors import DataValidationError, PipelineInputError
-from lstm_model.policies import apply_policies
-from lstm_model.validation import validate_frame
 
 # A smallest lookback of 12 needs ceil((12 + 2 + 16) / 0.7) = 43 rows.
 TINY = PipelineConfig().with_overrides(analysis__min_lookback=12, analysis__max_lookback=12)

@@ -14,8 +14,7 @@ from botocore.exceptions import ClientError
 from mlflow import MlflowClient
 
 from flows.cli import main
-from lstm_model.errors import PipelineInputError
-from lstm_model.registry import (
+from lstm_model.delivery.registry import (
     PREVIOUS_CHAMPION,
     PromotionBlockedError,
     champion_version,
@@ -24,6 +23,7 @@ from lstm_model.registry import (
     promote,
     rollback,
 )
+from lstm_model.errors import PipelineInputError
 
 MODEL = "promo-model"
 

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lstm_model.preprocess import SeriesTransform, chronological_split, prepare
+from lstm_model.modeling.transform import SeriesTransform, chronological_split, prepare
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 

@@ -20,8 +20,13 @@ import numpy as np
 import pytest
 from conftest import free_port
 
-from lstm_model import delivery
-from lstm_model.delivery import DeliveryError, PushVerificationError, package_model, push_package
+from lstm_model.delivery import push as delivery
+from lstm_model.delivery.push import (
+    DeliveryError,
+    PushVerificationError,
+    package_model,
+    push_package,
+)
 from lstm_model.errors import PipelineInputError
 
 MODEL = "lstm-forecaster"

@@ -8,11 +8,11 @@ import pytest
 from conftest import make_series
 from mlflow import MlflowClient
 
-from lstm_model.export import export_saved_model
-from lstm_model.forecast import one_step_forecasts
-from lstm_model.model import Architecture, build_lstm
-from lstm_model.preprocess import prepare
-from lstm_model.serving import history_frame
+from lstm_model.delivery.export import export_saved_model
+from lstm_model.delivery.pyfunc import history_frame
+from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.network import Architecture, build_lstm
+from lstm_model.modeling.transform import prepare
 from lstm_model.tracking import champion_version
 from tasks.registry import promote_to_champion, promotion_decision, register
 

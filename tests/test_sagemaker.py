@@ -10,9 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from lstm_model.config import DeployConfig
-from lstm_model.delivery import DeliveryError
-from lstm_model.errors import PipelineInputError
-from lstm_model.sagemaker import (
+from lstm_model.delivery.push import DeliveryError
+from lstm_model.delivery.sagemaker import (
     DeploymentTimeoutError,
     EndpointSpec,
     check_deploy_config,
@@ -20,6 +19,7 @@ from lstm_model.sagemaker import (
     deploy_endpoint,
     spec_from_config,
 )
+from lstm_model.errors import PipelineInputError
 
 ROLE = "arn:aws:iam::123456789012:role/lstm-sagemaker-execution"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:"

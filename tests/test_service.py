@@ -22,12 +22,12 @@ import pytest
 from mlflow import MlflowClient
 
 from lstm_model.config import ServeConfig
+from lstm_model.delivery.export import export_saved_model
 from lstm_model.errors import PipelineInputError
-from lstm_model.export import export_saved_model
-from lstm_model.forecast import one_step_forecasts
+from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.service import BackgroundServer, build_service
-from lstm_model.service.registry import parse_model_uri
 from lstm_model.service.server import JsonLogFormatter
+from lstm_model.service.source import parse_model_uri
 from lstm_model.tracking import configure_tracking, log_forecaster
 
 NAME = "serve-test"
@@ -385,8 +385,8 @@ def test_exogenous_columns_over_both_contracts(tmp_path):
     import keras
     from conftest import make_series
 
-    from lstm_model.model import Architecture, build_lstm
-    from lstm_model.preprocess import prepare
+    from lstm_model.modeling.network import Architecture, build_lstm
+    from lstm_model.modeling.transform import prepare
 
     keras.utils.set_random_seed(3)
     values = make_series(80)["value"].to_numpy()

@@ -8,9 +8,9 @@ import pytest
 
 from lstm_model.config import TrainingConfig, TuningConfig
 from lstm_model.errors import PipelineInputError
-from lstm_model.model import INPUT_NAME, Architecture, build_lstm, lookback_choices
-from lstm_model.search import search_architecture, walk_forward_folds
-from lstm_model.training import train_ensemble, with_lookback
+from lstm_model.modeling.network import INPUT_NAME, Architecture, build_lstm, lookback_choices
+from lstm_model.modeling.search import search_architecture, walk_forward_folds
+from lstm_model.modeling.training import train_ensemble, with_lookback
 from tasks.training import train, tune
 
 TINY = {"epochs": 2, "patience": 1, "units": (4,), "max_layers": 1}
@@ -136,7 +136,7 @@ def test_train_restores_the_best_weights(
 
 
 def test_seed_ensemble_is_one_exportable_model(trained, tmp_path):
-    from lstm_model.export import export_saved_model, load_window_predictor
+    from lstm_model.delivery.export import export_saved_model, load_window_predictor
 
     _, data, _ = trained
     config = TrainingConfig(epochs=2, patience=1, ensemble_size=2)

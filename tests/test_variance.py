@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lstm_model.variance import box_cox, guerrero_lambda, inverse_box_cox
+from lstm_model.analysis.variance import box_cox, guerrero_lambda, inverse_box_cox
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 

@@ -29,7 +29,7 @@ from lstm_model.service.payloads import (
     parse_json,
     predict_request,
 )
-from lstm_model.service.registry import LoadedModel, ModelHolder
+from lstm_model.service.source import LoadedModel, ModelHolder
 
 access_log = logging.getLogger("lstm_model.service.access")
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The one adapter between a SavedModel directory and the service.
 
-The export (:mod:`lstm_model.export`) writes a ``serving_default`` signature that takes raw
+The export (:mod:`lstm_model.delivery.export`) writes a ``serving_default`` signature that takes raw
 histories in original units, ``history`` (batch, warmup, 1 + k) float64, and returns
 ``forecast`` (batch,) float64 with differencing, scaling and their inverse inside the graph.
 The service calls that signature with plain TensorFlow and nothing else, so it forecasts exactly

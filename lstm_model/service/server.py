@@ -17,7 +17,7 @@ from lstm_model.config import ServeConfig
 from lstm_model.errors import PipelineInputError
 from lstm_model.service.app import create_app
 from lstm_model.service.metrics import ServiceMetrics
-from lstm_model.service.registry import (
+from lstm_model.service.source import (
     LoadedModel,
     ModelHolder,
     ModelSource,

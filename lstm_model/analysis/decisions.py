@@ -4,7 +4,7 @@ ADF + KPSS choose the regular differencing d (with an explicit verdict when they
 peaks cross-checked with the periodogram and the calendar give the season m, STL's seasonal
 strength decides seasonal differencing D, the PACF/ACF cut-off and the season give the lookback,
 and Ljung-Box says whether anything is left to learn. Everything here is fitted on the training
-part only: the caller passes train values. Plots live in :mod:`lstm_model.analysis_plots`.
+part only: the caller passes train values. Plots live in :mod:`lstm_model.analysis.plots`.
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from lstm_model.config import AnalysisConfig
-from lstm_model.seasonality import (
+from lstm_model.analysis.seasonality import (
     ljung_box,
     periodogram_period,
     same_period,
     seasonal_strength,
 )
-from lstm_model.stationarity import (
+from lstm_model.analysis.stationarity import (
     StationarityCheck,
     choose_differencing,
     decide_differencing,
 )
-from lstm_model.variance import box_cox, guerrero_lambda
+from lstm_model.analysis.variance import box_cox, guerrero_lambda
+from lstm_model.config import AnalysisConfig
 
 # Calendar seasons by pandas frequency prefix; yearly data has none.
 _CALENDAR_SEASONS = {
@@ -231,7 +231,7 @@ def analyze_series(
     calendar; D from the STL seasonal strength (``nsdiffs``) *before* d, which KPSS then picks
     on the seasonally differenced values (``ndiffs``). Lookback and Ljung-Box use the final
     series. The unit-root tests are fragile on short series, so the flow checks these
-    decisions against their alternatives on validation data (:mod:`lstm_model.candidates`).
+    decisions against their alternatives on validation data (:mod:`lstm_model.analysis.candidates`).
 
     Args:
         train_values: The target over the training part, in time order.

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from lstm_model.comparison import Comparison
 from lstm_model.config import BlessingConfig
+from lstm_model.evaluation.comparison import Comparison
 
 TEST_NAMES = {"diebold_mariano": "Diebold–Mariano (HLN)", "paired_t": "paired t-test"}
 

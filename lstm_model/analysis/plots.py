@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_model.analysis import SeriesAnalysis
+from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.plotting import pyplot, save_figure
 
 

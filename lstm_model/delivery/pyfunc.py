@@ -17,7 +17,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from lstm_model.preprocess import TARGET_COLUMN
+from lstm_model.modeling.transform import TARGET_COLUMN
 
 INPUT_COLUMN = TARGET_COLUMN
 OUTPUT_COLUMN = "prediction"
@@ -27,7 +27,7 @@ class LSTMForecaster(mlflow.pyfunc.PythonModel):
     """Wraps the exported SavedModel's serving signature; needs no Keras to serve."""
 
     def load_context(self, context) -> None:
-        from lstm_model.export import load_history_predictor, load_transform
+        from lstm_model.delivery.export import load_history_predictor, load_transform
 
         directory = context.artifacts["saved_model"]
         self._predict_histories = load_history_predictor(directory)

@@ -1,8 +1,7 @@
 """Deliver a model package verified: to S3 (or an S3-compatible store) or a local folder.
 
-``push_package`` copies a ``model.tar.gz`` from :mod:`lstm_model.packaging` (re-exported here)
-to S3 (or an S3-compatible store via ``AWS_ENDPOINT_URL``) or a local folder and
-compares to S3 (or an S3-compatible store via ``AWS_ENDPOINT_URL``) or a local folder and
+``push_package`` copies a ``model.tar.gz`` from :mod:`lstm_model.delivery.package` (re-exported
+here) to S3 (or an S3-compatible store via ``AWS_ENDPOINT_URL``) or a local folder and
 compares SHA-256 checksums of what was stored. Credentials are never read, logged or put in
 messages: boto3 finds them through the standard AWS chain, and URIs are redacted in errors.
 """
@@ -22,14 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from lstm_model.errors import PipelineInputError
-from lstm_model.packaging import (
+from lstm_model.delivery.package import (
     PACKAGE_NAME,
     check_model_name,
     package_model,
     sha256_file,
     version_dir,
 )
+from lstm_model.errors import PipelineInputError
 
 __all__ = [
     "PACKAGE_NAME",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lstm_model.preprocess import SeriesTransform, as_matrix
+from lstm_model.modeling.transform import SeriesTransform, as_matrix
 
 # Maps a batch of scaled windows (k, lookback, features) to scaled forecasts (k,) or (k, 1).
 WindowPredictor = Callable[[np.ndarray], np.ndarray]

@@ -10,11 +10,10 @@ import keras
 import numpy as np
 
 from lstm_model.config import TrainingConfig
-from lstm_model.model import Architecture, average_models, build_lstm
-from lstm_model.preprocess import PreparedData, SeriesTransform
+from lstm_model.modeling.network import Architecture, average_models, build_lstm
 
-# The search lives in lstm_model.search; re-exported for callers of the old location.
-from lstm_model.search import (  # noqa: F401
+# The search lives in lstm_model.modeling.search; re-exported for callers of the old location.
+from lstm_model.modeling.search import (  # noqa: F401
     SearchResult,
     TrackedRandomSearch,
     TrialSummary,
@@ -22,6 +21,7 @@ from lstm_model.search import (  # noqa: F401
     search_architecture,
     seed_everything,
 )
+from lstm_model.modeling.transform import PreparedData, SeriesTransform
 
 
 def with_lookback(data: PreparedData, lookback: int | None) -> PreparedData:

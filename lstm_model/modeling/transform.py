@@ -18,8 +18,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.preprocessing import StandardScaler
 
+from lstm_model.analysis.variance import box_cox, inverse_box_cox
 from lstm_model.errors import PipelineInputError
-from lstm_model.variance import box_cox, inverse_box_cox
 
 # Fewest training windows worth fitting an LSTM on.
 MIN_TRAIN_WINDOWS = 16
@@ -50,12 +50,12 @@ class SeriesTransform:
     original units.
 
     The target (column 0) is Box-Cox transformed when ``box_cox_lambda`` is set (see
-    :mod:`lstm_model.variance`), differenced with ``(1 - B)^d (1 - B^m)^D`` (``d`` regular and
-    ``D`` seasonal differences at period ``m``) and standardised; each exogenous column is
-    standardised with its own scaler and kept at its original time index. ``mean``/``scale``
-    and ``feature_means``/``feature_scales`` are scikit-learn ``StandardScaler`` parameters,
-    kept as plain floats so the transform serialises to JSON and travels with the exported
-    model (where the same arithmetic runs inside the serving graph).
+    :mod:`lstm_model.analysis.variance`), differenced with ``(1 - B)^d (1 - B^m)^D`` (``d``
+    regular and ``D`` seasonal differences at period ``m``) and standardised; each exogenous
+    column is standardised with its own scaler and kept at its original time index.
+    ``mean``/``scale`` and ``feature_means``/``feature_scales`` are scikit-learn
+    ``StandardScaler`` parameters, kept as plain floats so the transform serialises to JSON and
+    travels with the exported model (where the same arithmetic runs inside the serving graph).
 
     Values are either a 1-D target of shape (n,) or a matrix (n, 1 + k) with the target in
     column 0 and k exogenous features after it; windows have shape (count, lookback, 1 + k).
@@ -375,7 +375,7 @@ def model_values(frame, target: str, exogenous: Sequence[str] = ()) -> np.ndarra
     Raises:
         PipelineInputError: an exogenous column is missing or not numeric.
     """
-    from lstm_model.validation import numeric_features
+    from lstm_model.data.validation import numeric_features
 
     matrix = numeric_features(frame, [target, *exogenous])
     return matrix[:, 0] if not exogenous else matrix

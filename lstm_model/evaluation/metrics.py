@@ -122,7 +122,7 @@ def evaluate_on_test(
         train_stop: End of the training part (MASE is scaled on it).
         season: Seasonal period (1 for none).
         baselines: Each baseline's forecasts at the test targets
-            (:func:`lstm_model.baselines.baseline_forecasts`).
+            (:func:`lstm_model.evaluation.baselines.baseline_forecasts`).
         notes: Remarks per forecaster (chosen ARIMA order, skipped baselines).
     """
     values = np.asarray(values, dtype=float)

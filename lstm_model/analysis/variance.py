@@ -5,7 +5,7 @@ forecast better on a Box-Cox scale, where the season's amplitude and the noise a
 constant: differencing and a train-fitted scaler then see the same shape in every year. Lambda
 is estimated on the training part with Guerrero's method (the one R's ``forecast`` uses), via
 ``coreforecast``; the transform itself is written out here because the same arithmetic must run
-inside the TensorFlow serving graph (:mod:`lstm_model.export`), so one formula serves both.
+inside the TensorFlow serving graph (:mod:`lstm_model.delivery.export`), so one formula serves both.
 
 Forecasts are back-transformed without the bias adjustment: the back-transformed one-step
 forecast is the *median* of the forecast distribution, which is what absolute-error metrics

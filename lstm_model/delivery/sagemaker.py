@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lstm_model.config import DeployConfig
-from lstm_model.delivery import DeliveryError, parse_push_uri
+from lstm_model.delivery.push import DeliveryError, parse_push_uri
 from lstm_model.errors import PipelineInputError
 
 # AWS Deep Learning Containers publish tensorflow-inference from one account in most regions;

@@ -18,7 +18,7 @@ from lstm_model.errors import PipelineInputError
 def _base_suite_path() -> Path:
     """expectations/ of the source tree (editable installs, checkouts), else the copy that a
     regular install puts under ``sys.prefix`` (pyproject's data-files)."""
-    in_tree = Path(__file__).resolve().parent.parent / "expectations" / "base_suite.json"
+    in_tree = Path(__file__).resolve().parents[2] / "expectations" / "base_suite.json"
     installed = Path(sys.prefix) / "expectations" / "base_suite.json"
     return in_tree if in_tree.exists() or not installed.exists() else installed
 

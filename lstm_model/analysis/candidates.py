@@ -14,10 +14,15 @@ import itertools
 
 import numpy as np
 
-from lstm_model.analysis import Preprocessing, SeriesAnalysis, choose_lookback, correlations
+from lstm_model.analysis.decisions import (
+    Preprocessing,
+    SeriesAnalysis,
+    choose_lookback,
+    correlations,
+)
+from lstm_model.analysis.stationarity import choose_differencing
+from lstm_model.analysis.variance import box_cox
 from lstm_model.config import AnalysisConfig
-from lstm_model.stationarity import choose_differencing
-from lstm_model.variance import box_cox
 
 # A Guerrero lambda this close to 1 barely changes the series: no Box-Cox candidate for it.
 MIN_LAMBDA_EFFECT = 0.95

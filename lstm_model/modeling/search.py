@@ -22,8 +22,8 @@ import numpy as np
 
 from lstm_model.config import TuningConfig
 from lstm_model.errors import PipelineInputError
-from lstm_model.model import Architecture, build_lstm, define_space
-from lstm_model.preprocess import MIN_TRAIN_WINDOWS, PreparedData, SeriesTransform
+from lstm_model.modeling.network import Architecture, build_lstm, define_space
+from lstm_model.modeling.transform import MIN_TRAIN_WINDOWS, PreparedData, SeriesTransform
 from lstm_model.tracking import EpochMetricsLogger
 
 # Opens a tracking scope around one trial; yields a function that records the trial's result.

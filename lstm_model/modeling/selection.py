@@ -1,10 +1,11 @@
 """Choosing the preprocessing on validation data.
 
-Each candidate (:mod:`lstm_model.candidates`) fits the same small, fixed LSTM on walk-forward
-folds that end with the validation part, and is scored by its one-step mean absolute error in
-*original units* on each fold's validation block: errors on different scales (log vs original,
-differenced once or seasonally) only compare after the inverse transform. The test part is never
-touched. The lowest mean error wins; a tie keeps the statistical tests' own choice, listed first.
+Each candidate (:mod:`lstm_model.analysis.candidates`) fits the same small, fixed LSTM on walk-
+forward folds that end with the validation part, and is scored by its one-step mean absolute
+error in *original units* on each fold's validation block: errors on different scales (log vs
+original, differenced once or seasonally) only compare after the inverse transform. The test
+part is never touched. The lowest mean error wins; a tie keeps the statistical tests' own
+choice, listed first.
 
 Why an LSTM and not a faster linear proxy: on the development series a ridge autoregression on
 the same windows picked a worse preprocessing for the LSTM on 3 of 11 series (airline, CO2,
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstm_model.candidates import Preprocessing
-from lstm_model.forecast import one_step_forecasts
-from lstm_model.model import Architecture
-from lstm_model.preprocess import MIN_TRAIN_WINDOWS, SeriesTransform, SplitBounds, as_matrix
+from lstm_model.analysis.candidates import Preprocessing
+from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.network import Architecture
+from lstm_model.modeling.transform import MIN_TRAIN_WINDOWS, SeriesTransform, SplitBounds, as_matrix
 
 # Small and fixed on purpose: the comparison is between inputs, not architectures.
 SCORING_UNITS = 32
@@ -153,8 +154,8 @@ def _fold_errors(
 ) -> list[float]:
     import keras
 
-    from lstm_model.model import build_lstm
-    from lstm_model.search import seed_everything
+    from lstm_model.modeling.network import build_lstm
+    from lstm_model.modeling.search import seed_everything
 
     architecture = fit.architecture
     errors = []

@@ -27,9 +27,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from lstm_model.forecast import one_step_forecasts
-from lstm_model.preprocess import SeriesTransform
-from lstm_model.variance import POSITIVE_FLOOR
+from lstm_model.analysis.variance import POSITIVE_FLOOR
+from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.transform import SeriesTransform
 
 # The transform travels inside the package, next to saved_model.pb.
 PREPROCESSING_FILE = "preprocessing.json"
@@ -102,7 +102,7 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
     lam = transform.box_cox_lambda
 
     def box_cox(values):
-        # Same arithmetic as lstm_model.variance.box_cox.
+        # Same arithmetic as lstm_model.analysis.variance.box_cox.
         floored = tf.maximum(values, POSITIVE_FLOOR)
         return tf.math.log(floored) if lam == 0 else (tf.pow(floored, lam) - 1.0) / lam
 

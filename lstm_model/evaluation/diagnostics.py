@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from lstm_model.forecast import WindowPredictor
+from lstm_model.modeling.forecast import WindowPredictor
 from lstm_model.plotting import pyplot, save_figure
 
 

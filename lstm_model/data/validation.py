@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
-from lstm_model.cadence import infer_cadence
 from lstm_model.config import PipelineConfig
-from lstm_model.data import MAX_EXAMPLES, file_line
+from lstm_model.data.cadence import infer_cadence
+from lstm_model.data.load import MAX_EXAMPLES, file_line
+from lstm_model.data.policies import outlier_bounds
+from lstm_model.data.report import ExpectationOutcome, ValidationReport
+from lstm_model.data.suites import BASE_SUITE_PATH, _gx, load_suite
 from lstm_model.errors import PipelineInputError
-from lstm_model.policies import outlier_bounds
-from lstm_model.suites import BASE_SUITE_PATH, _gx, load_suite
-from lstm_model.validation_report import ExpectationOutcome, ValidationReport
 
 __all__ = [
     "BASE_SUITE_PATH",
@@ -71,7 +71,7 @@ def required_rows(config: PipelineConfig) -> tuple[int, str]:
     Returns:
         The number of rows, and why, in words (for messages).
     """
-    from lstm_model.preprocess import MIN_TRAIN_WINDOWS
+    from lstm_model.modeling.transform import MIN_TRAIN_WINDOWS
 
     train_fraction = 1.0 - config.split.validation_fraction - config.split.test_fraction
     warmup = config.analysis.min_lookback + config.analysis.max_differencing
