@@ -9,9 +9,9 @@ import pandas as pd
 
 from lstm_model.data.load import load_series
 from lstm_model.data.validation import validate_series
+from lstm_model.data.values import model_values
 from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
 from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.transform import model_values
 
 
 def _load_model(model_uri: str):

@@ -21,11 +21,11 @@ from prefect.runtime import flow_run
 from flows.ship import ship
 from lstm_model.config import PipelineConfig
 from lstm_model.data.load import content_hash, infer_frequency
+from lstm_model.data.values import model_values
 from lstm_model.delivery.push import parse_push_uri
 from lstm_model.delivery.registry import push_metadata
 from lstm_model.delivery.sagemaker import check_deploy_config
 from lstm_model.evaluation.blessing import advice_when_baselines_win
-from lstm_model.modeling.transform import model_values
 from lstm_model.tracking import configure_tracking
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data

@@ -11,6 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Fewest training windows worth fitting an LSTM on: validation's row minimum, the window cut
+# and every walk-forward fold check it.
+MIN_TRAIN_WINDOWS = 16
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -11,7 +11,8 @@ import pytest
 
 from lstm_model.config import PipelineConfig
 from lstm_model.data.load import content_hash, infer_frequency, load_series
-from lstm_model.data.validation import BASE_SUITE_PATH, numeric_target, validate_series
+from lstm_model.data.validation import BASE_SUITE_PATH, validate_series
+from lstm_model.data.values import numeric_target
 from lstm_model.errors import DataValidationError, PipelineInputError
 
 
@@ -307,7 +308,7 @@ def test_tasks_raise_input_errors_through_prefect(tmp_path, data_flow):
 
 
 def test_numeric_features_stacks_columns_in_order():
-    from lstm_model.data.validation import numeric_features
+    from lstm_model.data.values import numeric_features
 
     frame = pd.DataFrame({"t": [1, 2, 3], "value": [1.5, 2.0, 3.0], "temp": [10, 20, 30]})
 

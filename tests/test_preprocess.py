@@ -9,13 +9,9 @@ from conftest import make_series
 
 from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
+from lstm_model.data.values import model_values
 from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.transform import (
-    SeriesTransform,
-    chronological_split,
-    model_values,
-    prepare,
-)
+from lstm_model.modeling.transform import SeriesTransform, chronological_split, prepare
 from tasks.preprocess import preprocess
 
 VALUES = make_series(150)["value"].to_numpy()

@@ -27,7 +27,7 @@ BASE_SUITE_PATH = _base_suite_path()
 
 
 @functools.cache
-def _gx() -> Any:
+def gx_module() -> Any:
     """Import GX on first use: it costs seconds, and commands such as --help do not need it."""
     with warnings.catch_warnings():
         # GX imports the deprecated sre_constants / sre_parse modules: silence only those, here.
@@ -86,7 +86,7 @@ def load_suite(
             for each in [bool((item.get("meta") or {}).get("each_feature"))]
             for column in ([target, *exogenous] if each else [target])
         ]
-        return _gx().ExpectationSuite(**data)
+        return gx_module().ExpectationSuite(**data)
     except Exception as error:  # GX raises pydantic, TypeError and its own errors here
         raise PipelineInputError(
             f"Expectation suite {path} is not a valid GX 1.x suite: {error}. It needs a 'name' "

@@ -23,21 +23,18 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
-from lstm_model.config import PipelineConfig
+from lstm_model.config import MIN_TRAIN_WINDOWS, PipelineConfig
 from lstm_model.data.cadence import infer_cadence
 from lstm_model.data.load import MAX_EXAMPLES, file_line
 from lstm_model.data.policies import outlier_bounds
 from lstm_model.data.report import ExpectationOutcome, ValidationReport
-from lstm_model.data.suites import BASE_SUITE_PATH, _gx, load_suite
-from lstm_model.errors import PipelineInputError
+from lstm_model.data.suites import BASE_SUITE_PATH, gx_module, load_suite
 
 __all__ = [
     "BASE_SUITE_PATH",
     "ExpectationOutcome",
     "ValidationReport",
     "load_suite",
-    "numeric_features",
-    "numeric_target",
     "required_rows",
     "validate_frame",
     "validate_series",
@@ -71,8 +68,6 @@ def required_rows(config: PipelineConfig) -> tuple[int, str]:
     Returns:
         The number of rows, and why, in words (for messages).
     """
-    from lstm_model.modeling.transform import MIN_TRAIN_WINDOWS
-
     train_fraction = 1.0 - config.split.validation_fraction - config.split.test_fraction
     warmup = config.analysis.min_lookback + config.analysis.max_differencing
     needed = math.ceil((warmup + MIN_TRAIN_WINDOWS) / train_fraction - 1e-9)
@@ -153,7 +148,7 @@ def validate_series(
     Raises:
         PipelineInputError: A suite file is missing or is not a valid GX suite.
     """
-    gx = _gx()
+    gx = gx_module()
     columns = [target, *exogenous]
     paths = [suite_path or BASE_SUITE_PATH, *extra_suites]
     suites = [load_suite(path, time_column, target, exogenous) for path in paths]
@@ -241,57 +236,6 @@ def _data_docs_html(result: Any) -> str:
         return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
     except Exception as error:  # noqa: BLE001 - a rendering bug must not hide the verdict
         return f"<html><body><p>Data Docs could not be rendered: {error}</p></body></html>"
-
-
-def numeric_target(frame: pd.DataFrame, target: str) -> pd.Series:
-    """The target as float64, for a series that passed validation; values are not changed.
-
-    Args:
-        frame: A validated series.
-        target: Name of the value column.
-
-    Returns:
-        The target column as float64, same index.
-
-    Raises:
-        PipelineInputError: A value is not a number (the series was not validated).
-    """
-    column = frame[target]
-    if is_numeric_dtype(column) and not is_bool_dtype(column):
-        return column.astype("float64")
-    parsed = pd.to_numeric(column, errors="coerce")
-    bad = column[parsed.isna() & column.notna()]
-    if not bad.empty:
-        raise PipelineInputError(
-            f"Column '{target}' has non-numeric values ({', '.join(map(repr, bad.head(5)))}); "
-            "validate the series first and fix the values it reports."
-        )
-    return parsed.astype("float64")
-
-
-def numeric_features(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """Several validated numeric columns (target and/or exogenous) as one float64 matrix.
-
-    Args:
-        frame: A validated series.
-        columns: The columns to stack, in this order (e.g. ``[target, *exogenous]``).
-
-    Returns:
-        An array of shape ``(len(frame), len(columns))``, rows in the frame's order; with no
-        columns, shape ``(len(frame), 0)``.
-
-    Raises:
-        PipelineInputError: A column is missing or holds a value that is not a number.
-    """
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise PipelineInputError(
-            f"Columns {missing} are not in the series (it has {list(map(str, frame.columns))}); "
-            "list them in data.exogenous only if the file has them."
-        )
-    if not columns:
-        return np.empty((len(frame), 0), dtype="float64")
-    return np.column_stack([numeric_target(frame, column).to_numpy() for column in columns])
 
 
 def _checkable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -20,10 +20,10 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from lstm_model.config import TuningConfig
+from lstm_model.config import MIN_TRAIN_WINDOWS, TuningConfig
 from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.network import Architecture, build_lstm, define_space
-from lstm_model.modeling.transform import MIN_TRAIN_WINDOWS, PreparedData, SeriesTransform
+from lstm_model.modeling.transform import PreparedData, SeriesTransform
 from lstm_model.tracking import EpochMetricsLogger
 
 # Opens a tracking scope around one trial; yields a function that records the trial's result.

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_model.analysis.candidates import Preprocessing
+from lstm_model.config import MIN_TRAIN_WINDOWS
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture
-from lstm_model.modeling.transform import MIN_TRAIN_WINDOWS, SeriesTransform, SplitBounds, as_matrix
+from lstm_model.modeling.transform import SeriesTransform, SplitBounds, as_matrix
 
 # Small and fixed on purpose: the comparison is between inputs, not architectures.
 SCORING_UNITS = 32

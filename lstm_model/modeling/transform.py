@@ -19,10 +19,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.preprocessing import StandardScaler
 
 from lstm_model.analysis.variance import box_cox, inverse_box_cox
+from lstm_model.config import MIN_TRAIN_WINDOWS
 from lstm_model.errors import PipelineInputError
 
-# Fewest training windows worth fitting an LSTM on.
-MIN_TRAIN_WINDOWS = 16
 # Name of the target among the model's input columns (exogenous features keep their own).
 TARGET_COLUMN = "value"
 
@@ -366,16 +365,3 @@ def prepare(
         *transform.windows(values, *bounds.validation),
         *transform.windows(values, *bounds.test),
     )
-
-
-def model_values(frame, target: str, exogenous: Sequence[str] = ()) -> np.ndarray:
-    """The values the model sees from a validated frame: the target as (n,) when there are no
-    exogenous columns, else (n, 1 + k) with the target in column 0 and the features after it.
-
-    Raises:
-        PipelineInputError: an exogenous column is missing or not numeric.
-    """
-    from lstm_model.data.validation import numeric_features
-
-    matrix = numeric_features(frame, [target, *exogenous])
-    return matrix[:, 0] if not exogenous else matrix
