@@ -42,7 +42,7 @@ def tune(
         work_dir / "tuner",
         config.seed,
         trial_scope=mlflow_trial_scope,
-        callbacks=[EpochMetricsLogger()],
+        callbacks_for=_epoch_logger_per_fold,
     )
     architecture = result.architecture
     mlflow.log_params({f"best_{key}": value for key, value in asdict(architecture).items()})
@@ -63,6 +63,11 @@ def tune(
         architecture,
     )
     return architecture, with_lookback(data, architecture.lookback)
+
+
+def _epoch_logger_per_fold(fold: int) -> list[keras.callbacks.Callback]:
+    """Per-epoch curves of each trial; walk-forward folds get a ``fold<i>_`` prefix."""
+    return [EpochMetricsLogger(f"fold{fold}_" if fold else "")]
 
 
 @task(name="train", cache_policy=NO_CACHE)

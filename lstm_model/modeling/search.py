@@ -24,10 +24,12 @@ from lstm_model.config import MIN_TRAIN_WINDOWS, TuningConfig
 from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.network import Architecture, build_lstm, define_space
 from lstm_model.modeling.transform import PreparedData, SeriesTransform
-from lstm_model.tracking import EpochMetricsLogger
 
 # Opens a tracking scope around one trial; yields a function that records the trial's result.
 TrialScope = Callable[[str, dict], AbstractContextManager[Callable[[dict], None]]]
+# Fresh Keras callbacks for one fit: fold 0 is the plain validation split, 1..k the walk-forward
+# folds (so e.g. per-epoch loggers can keep the folds' curves apart).
+CallbacksFactory = Callable[[int], list[keras.callbacks.Callback]]
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,22 @@ class ForecastHyperModel(kt.HyperModel):
     Args:
         data: The prepared series.
         space: Search space, folds and per-trial epochs/patience.
+        seed: Seeds every trial's initial weights.
+        callbacks_for: ``fold -> callbacks`` added to every fit (fold 0: the plain split).
     """
 
-    def __init__(self, data: PreparedData, space: TuningConfig, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        data: PreparedData,
+        space: TuningConfig,
+        seed: int | None = None,
+        callbacks_for: CallbacksFactory | None = None,
+    ) -> None:
         super().__init__(name="lstm_forecaster")
         self.data = data
         self.space = space
         self.seed = seed
+        self.callbacks_for = callbacks_for or _no_callbacks
         self.n_features = int(data.x_train.shape[-1])
         self._folds: dict[int, list[Fold]] = {}
 
@@ -161,7 +172,7 @@ class ForecastHyperModel(kt.HyperModel):
                 fold.x_train,
                 fold.y_train,
                 validation_data=(fold.x_validation, fold.y_validation),
-                callbacks=[early_stopping, *callbacks],
+                callbacks=[early_stopping, *callbacks, *self.callbacks_for(0)],
                 initial_epoch=initial_epoch,
                 **fit,
             )
@@ -174,7 +185,7 @@ class ForecastHyperModel(kt.HyperModel):
                 fold.x_train,
                 fold.y_train,
                 validation_data=(fold.x_validation, fold.y_validation),
-                callbacks=[copy.copy(early_stopping), *_for_fold(callbacks, i)],
+                callbacks=[copy.copy(early_stopping), *callbacks, *self.callbacks_for(i)],
                 initial_epoch=initial_epoch if last else 0,
                 **fit,
             )
@@ -187,15 +198,8 @@ class ForecastHyperModel(kt.HyperModel):
         }
 
 
-def _for_fold(callbacks: list[keras.callbacks.Callback], fold: int) -> list:
-    """Per-epoch loggers get a ``fold<i>_`` prefix so the folds' curves stay apart."""
-    out = []
-    for callback in callbacks:
-        if isinstance(callback, EpochMetricsLogger):
-            # A fresh logger, not a copy: a copy would share the pending-metrics buffer.
-            callback = EpochMetricsLogger(f"fold{fold}_{callback.prefix}")
-        out.append(callback)
-    return out
+def _no_callbacks(fold: int) -> list[keras.callbacks.Callback]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -352,7 +356,7 @@ def search_architecture(
     work_dir: Path,
     seed: int,
     trial_scope: TrialScope | None = None,
-    callbacks: list[keras.callbacks.Callback] | None = None,
+    callbacks_for: CallbacksFactory | None = None,
 ) -> SearchResult:
     """Search the LSTM space with the configured tuner, scored by validation loss.
 
@@ -362,7 +366,8 @@ def search_architecture(
         work_dir: Where the tuner keeps its trial state.
         seed: Seeds the tuner's sampling and every trial's initial weights.
         trial_scope: Tracking scope around each trial (e.g. an MLflow nested run).
-        callbacks: Extra Keras callbacks for every fit (e.g. per-epoch logging).
+        callbacks_for: ``fold -> fresh Keras callbacks`` for every fit (e.g. per-epoch
+            logging); fold 0 is the plain validation split, 1..k the walk-forward folds.
 
     Returns:
         The best architecture (its lookback set), each trial's summary and whether the wall-clock
@@ -370,9 +375,10 @@ def search_architecture(
     """
     seed_everything(seed)
     started = time.perf_counter()
-    tuner = make_tuner(ForecastHyperModel(data, config, seed), config, work_dir, seed, trial_scope)
+    hypermodel = ForecastHyperModel(data, config, seed, callbacks_for)
+    tuner = make_tuner(hypermodel, config, work_dir, seed, trial_scope)
     # x and y are placeholders: the hypermodel cuts the windows for each trial's lookback.
-    tuner.search(data.x_train, data.y_train, callbacks=list(callbacks or []), verbose=0)
+    tuner.search(data.x_train, data.y_train, verbose=0)
     best = tuner.get_best_hyperparameters(1)[0]
     return SearchResult(
         Architecture.from_hyperparameters(best),
