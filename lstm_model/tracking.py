@@ -1,6 +1,6 @@
-"""MLflow: where runs are tracked, per-trial nested runs, and the model registry with aliases.
+"""MLflow tracking: where runs are recorded, a nested run per tuner trial, per-epoch curves.
 
-Registry stages are deprecated; promotion here is the ``champion`` alias only.
+The model registry (versions, aliases, promotion) is :mod:`lstm_model.delivery.registry`.
 """
 
 from __future__ import annotations
@@ -13,28 +13,8 @@ from pathlib import Path
 
 import keras
 import mlflow
-import numpy as np
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.models import infer_signature
-
-from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, LSTMForecaster, history_frame
-
-# Registry operations live in lstm_model.delivery.registry; re-exported for existing callers.
-from lstm_model.delivery.registry import CHALLENGER, CHAMPION, champion_version, promote  # noqa: F401
-
-# Pinned so MLflow does not spend seconds inferring them (and get tensorflow vs -cpu wrong).
-SERVING_REQUIREMENTS = [
-    "tensorflow-cpu==2.21.0",
-    "mlflow==3.17.2",
-    "numpy==2.4.6",
-    "pandas==3.1.1",
-    "scipy==1.17.1",
-    "scikit-learn==1.9.1",
-    "lstm-pipeline",
-]
 
 
 def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
@@ -98,35 +78,3 @@ class EpochMetricsLogger(keras.callbacks.Callback):
         if run is not None and self._pending:
             MlflowClient().log_batch(run.info.run_id, metrics=self._pending)
         self._pending = []
-
-
-def log_forecaster(
-    saved_model_dir: Path, model_name: str, example_values: np.ndarray
-) -> ModelVersion:
-    """Log the pyfunc forecaster to the active run and register it as a new version.
-
-    The new version takes the ``challenger`` alias; ``champion`` moves only through
-    :func:`promote`.
-
-    Returns:
-        The registered model version.
-    """
-    from lstm_model.delivery.export import load_transform
-
-    # The value column plus any exogenous columns, as the SavedModel was trained with them.
-    example = history_frame(example_values, load_transform(saved_model_dir).columns)
-    # Only the dtypes matter for the signature; the forecasts themselves are not needed here.
-    signature = infer_signature(example, pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}))
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=LSTMForecaster(),
-        artifacts={"saved_model": str(saved_model_dir)},
-        signature=signature,
-        input_example=example,
-        pip_requirements=SERVING_REQUIREMENTS,
-        registered_model_name=model_name,
-    )
-    client = MlflowClient()
-    version = client.get_model_version(model_name, str(info.registered_model_version))
-    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
-    return version

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
 from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
+from lstm_model.delivery.registry import champion_version
 from lstm_model.evaluation.baselines import baseline_forecasts
 from lstm_model.evaluation.comparison import Comparison, compare_forecasts
 from lstm_model.evaluation.diagnostics import (
@@ -27,7 +28,6 @@ from lstm_model.evaluation.diagnostics import (
 from lstm_model.evaluation.metrics import TestEvaluation, evaluate_on_test, plot_forecast
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.transform import PreparedData
-from lstm_model.tracking import champion_version
 
 
 def _predictor(model: keras.Model):

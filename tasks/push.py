@@ -16,7 +16,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.tasks import exponential_backoff
 
-from lstm_model.delivery.push import PushResult, package_model, push_package
+from lstm_model.delivery.package import package_model
+from lstm_model.delivery.push import PushResult, push_package
 from lstm_model.errors import PipelineInputError
 
 

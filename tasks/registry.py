@@ -11,10 +11,11 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.config import PipelineConfig
+from lstm_model.delivery.pyfunc import log_forecaster
+from lstm_model.delivery.registry import promote
 from lstm_model.evaluation.blessing import BlessingDecision, bless
 from lstm_model.evaluation.metrics import TestEvaluation
 from lstm_model.modeling.transform import PreparedData
-from lstm_model.tracking import log_forecaster, promote
 from tasks.evaluation import Comparisons
 
 
@@ -75,10 +76,3 @@ def promote_to_champion(model_name: str, version: str, reason: str) -> None:
     promote(model_name, version, reason)
     mlflow.set_tag("champion", "true")
     get_run_logger().info("%s version %s is the new champion: %s", model_name, version, reason)
-
-
-def promotion_decision(decision: BlessingDecision | None) -> tuple[bool, str]:
-    """Champion when blessed (a run without a decision has no champion to beat)."""
-    if decision is None:
-        return True, "first version: no champion to beat"
-    return decision.blessed, decision.reason

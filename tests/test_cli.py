@@ -177,10 +177,11 @@ def test_console_script_is_installed_and_maps_bad_input_to_exit_2(tmp_path):
 def test_predict_reads_the_models_exogenous_columns_from_the_file(workspace, tmp_path):
     """A model trained with an exogenous column forecasts from the file's column of that name."""
     from lstm_model.delivery.export import export_saved_model
+    from lstm_model.delivery.pyfunc import log_forecaster
     from lstm_model.modeling.forecast import one_step_forecasts
     from lstm_model.modeling.network import Architecture, build_lstm
     from lstm_model.modeling.transform import prepare
-    from lstm_model.tracking import configure_tracking, log_forecaster
+    from lstm_model.tracking import configure_tracking
 
     series = make_series(80)
     temp = np.cos(np.arange(80) / 5.0) * 10 + 20

@@ -9,10 +9,11 @@ import pytest
 from mlflow import MlflowClient
 
 from lstm_model.config import PipelineConfig
+from lstm_model.delivery.pyfunc import log_forecaster
+from lstm_model.delivery.registry import promote
 from lstm_model.evaluation.metrics import forecast_metrics
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.transform import SeriesTransform
-from lstm_model.tracking import log_forecaster, promote
 from tasks.evaluation import compare, diagnose, evaluate
 from tasks.export import export
 from tasks.registry import bless_challenger, register

@@ -18,7 +18,8 @@ import boto3
 import pytest
 from cfnlint.decode.cfn_yaml import loads as load_cfn_yaml
 
-from lstm_model.delivery.push import package_model, push_package
+from lstm_model.delivery.package import package_model
+from lstm_model.delivery.push import push_package
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "cloudformation.yaml"
 

@@ -21,12 +21,8 @@ import pytest
 from conftest import free_port
 
 from lstm_model.delivery import push as delivery
-from lstm_model.delivery.push import (
-    DeliveryError,
-    PushVerificationError,
-    package_model,
-    push_package,
-)
+from lstm_model.delivery.package import package_model
+from lstm_model.delivery.push import DeliveryError, PushVerificationError, push_package
 from lstm_model.errors import PipelineInputError
 
 MODEL = "lstm-forecaster"

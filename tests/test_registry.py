@@ -10,11 +10,11 @@ from mlflow import MlflowClient
 
 from lstm_model.delivery.export import export_saved_model
 from lstm_model.delivery.pyfunc import history_frame
+from lstm_model.delivery.registry import champion_version
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture, build_lstm
 from lstm_model.modeling.transform import prepare
-from lstm_model.tracking import champion_version
-from tasks.registry import promote_to_champion, promotion_decision, register
+from tasks.registry import promote_to_champion, register
 
 
 def test_register_then_promote(prefect_harness, active_run, trained, tmp_path):
@@ -75,7 +75,3 @@ def test_second_version_keeps_champion_until_promoted(
     second = register(saved, "registry-two", data)
     aliases = MlflowClient().get_registered_model("registry-two").aliases
     assert aliases == {"champion": first.version, "challenger": second.version}
-
-
-def test_promotion_decision():
-    assert promotion_decision(None)[0] is True

@@ -23,12 +23,13 @@ from mlflow import MlflowClient
 
 from lstm_model.config import ServeConfig
 from lstm_model.delivery.export import export_saved_model
+from lstm_model.delivery.pyfunc import log_forecaster
 from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.service import BackgroundServer, build_service
 from lstm_model.service.server import JsonLogFormatter
 from lstm_model.service.source import parse_model_uri
-from lstm_model.tracking import configure_tracking, log_forecaster
+from lstm_model.tracking import configure_tracking
 
 NAME = "serve-test"
 ROOT = Path(__file__).resolve().parents[1]

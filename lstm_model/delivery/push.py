@@ -1,9 +1,9 @@
 """Deliver a model package verified: to S3 (or an S3-compatible store) or a local folder.
 
-``push_package`` copies a ``model.tar.gz`` from :mod:`lstm_model.delivery.package` (re-exported
-here) to S3 (or an S3-compatible store via ``AWS_ENDPOINT_URL``) or a local folder and
-compares SHA-256 checksums of what was stored. Credentials are never read, logged or put in
-messages: boto3 finds them through the standard AWS chain, and URIs are redacted in errors.
+``push_package`` copies a ``model.tar.gz`` from :mod:`lstm_model.delivery.package` to S3 (or an
+S3-compatible store via ``AWS_ENDPOINT_URL``) or a local folder and compares SHA-256 checksums
+of what was stored. Credentials are never read, logged or put in messages: boto3 finds them
+through the standard AWS chain, and URIs are redacted in errors.
 """
 
 from __future__ import annotations
@@ -21,25 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from lstm_model.delivery.package import (
-    PACKAGE_NAME,
-    check_model_name,
-    package_model,
-    sha256_file,
-    version_dir,
-)
+from lstm_model.delivery.package import PACKAGE_NAME, check_model_name, sha256_file, version_dir
 from lstm_model.errors import PipelineInputError
-
-__all__ = [
-    "PACKAGE_NAME",
-    "DeliveryError",
-    "PushResult",
-    "PushTarget",
-    "PushVerificationError",
-    "package_model",
-    "parse_push_uri",
-    "push_package",
-]
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +162,7 @@ def push_package(
     re-hashed; the metadata goes into ``model.tar.gz.metadata.json`` beside the package.
 
     Args:
-        package: The ``model.tar.gz`` from :func:`package_model`.
+        package: The ``model.tar.gz`` from :func:`~lstm_model.delivery.package.package_model`.
         model_name: Model name, the first key/folder level under the target.
         version: Numeric model version, the second level.
         push_uri: ``s3://bucket[/prefix]``, ``file:///dir``, a plain path, or None.

@@ -12,15 +12,31 @@ forecast from the rows *before* it only (NaN where the history is shorter than t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+import mlflow
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.models import infer_signature
 
+from lstm_model.delivery.registry import CHALLENGER
 from lstm_model.modeling.transform import TARGET_COLUMN
 
 INPUT_COLUMN = TARGET_COLUMN
 OUTPUT_COLUMN = "prediction"
+# Pinned so MLflow does not spend seconds inferring them (and get tensorflow vs -cpu wrong).
+SERVING_REQUIREMENTS = [
+    "tensorflow-cpu==2.21.0",
+    "mlflow==3.17.2",
+    "numpy==2.4.6",
+    "pandas==3.1.1",
+    "scipy==1.17.1",
+    "scikit-learn==1.9.1",
+    "lstm-pipeline",
+]
 
 
 class LSTMForecaster(mlflow.pyfunc.PythonModel):
@@ -72,3 +88,36 @@ def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> p
     if len(names) != matrix.shape[1]:
         raise ValueError(f"{len(names)} column names for {matrix.shape[1]} value columns")
     return pd.DataFrame(matrix, columns=names)
+
+
+def log_forecaster(
+    saved_model_dir: Path, model_name: str, example_values: np.ndarray
+) -> ModelVersion:
+    """Log the pyfunc forecaster to the active run and register it as a new version.
+
+    The new version takes the ``challenger`` alias; ``champion`` moves only through
+    :func:`lstm_model.delivery.registry.promote`.
+
+    Returns:
+        The registered model version.
+    """
+    # Deferred: export imports Keras, which serving the pyfunc never needs.
+    from lstm_model.delivery.export import load_transform
+
+    # The value column plus any exogenous columns, as the SavedModel was trained with them.
+    example = history_frame(example_values, load_transform(saved_model_dir).columns)
+    # Only the dtypes matter for the signature; the forecasts themselves are not needed here.
+    signature = infer_signature(example, pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}))
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=LSTMForecaster(),
+        artifacts={"saved_model": str(saved_model_dir)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=SERVING_REQUIREMENTS,
+        registered_model_name=model_name,
+    )
+    client = MlflowClient()
+    version = client.get_model_version(model_name, str(info.registered_model_version))
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    return version

@@ -11,16 +11,7 @@ import numpy as np
 
 from lstm_model.config import TrainingConfig
 from lstm_model.modeling.network import Architecture, average_models, build_lstm
-
-# The search lives in lstm_model.modeling.search; re-exported for callers of the old location.
-from lstm_model.modeling.search import (  # noqa: F401
-    SearchResult,
-    TrackedRandomSearch,
-    TrialSummary,
-    refit_transform,
-    search_architecture,
-    seed_everything,
-)
+from lstm_model.modeling.search import refit_transform, seed_everything
 from lstm_model.modeling.transform import PreparedData, SeriesTransform
 
 
