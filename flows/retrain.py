@@ -20,8 +20,8 @@ from prefect.runtime import flow_run
 
 from flows.ship import ship
 from lstm_model.config import PipelineConfig
-from lstm_model.data.load import content_hash, infer_frequency
-from lstm_model.data.values import model_values
+from lstm_model.data.load import content_hash
+from lstm_model.data.values import TimeSeries
 from lstm_model.delivery.push import parse_push_uri
 from lstm_model.delivery.registry import push_metadata
 from lstm_model.delivery.sagemaker import check_deploy_config
@@ -29,11 +29,9 @@ from lstm_model.evaluation.blessing import advice_when_baselines_win
 from lstm_model.tracking import configure_tracking
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
-from tasks.evaluation import compare, diagnose, evaluate
-from tasks.export import export
-from tasks.preprocess import preprocess
-from tasks.registry import bless_challenger, promote_to_champion, register
-from tasks.training import refit, train, tune
+from tasks.delivery import export, promote_to_champion, register
+from tasks.evaluation import bless_challenger, compare, diagnose, evaluate
+from tasks.modeling import preprocess, refit, train, tune
 
 
 @dataclass(frozen=True)
@@ -74,17 +72,17 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
         work_dir = Path(tmp)
         _log_run_context(data_path, config)
 
-        frame = load_data(data_path, config)
+        frame, ingestion = load_data(data_path, config)
         validate_data(frame, config, source=str(data_path))
-        values = model_values(frame, config.data.target, config.data.exogenous)
-        timestamps = frame[config.data.time_column]
+        # One object for the series from here on; its frequency is the one ingestion inferred.
+        series = TimeSeries.from_frame(frame, config.data, ingestion.frequency)
 
-        analysis = analyze(values, infer_frequency(timestamps), config, work_dir)
-        data = preprocess(values, analysis, config)
+        analysis = analyze(series, config, work_dir)
+        data = preprocess(series, analysis, config)
         # The search may pick another lookback: ``data`` comes back windowed for it.
         architecture, data = tune(data, config, work_dir)
         evaluated = train(data, architecture, config, work_dir)
-        evaluation = evaluate(evaluated.model, data, analysis, timestamps, work_dir, config)
+        evaluation = evaluate(evaluated.model, data, analysis, series, config, work_dir)
         diagnose(evaluated.model, data, evaluation, config, work_dir)
         comparisons = compare(evaluation, data, config)
         blessing = bless_challenger(evaluation, comparisons, config)

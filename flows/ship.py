@@ -28,8 +28,7 @@ from lstm_model.delivery.registry import (
 )
 from lstm_model.delivery.sagemaker import check_deploy_config
 from lstm_model.errors import PipelineInputError
-from tasks.deploy import deploy_to_sagemaker
-from tasks.push import package_model_task, push_model
+from tasks.delivery import deploy_to_sagemaker, package_model_task, push_model
 
 
 def ship(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -15,14 +14,13 @@ from lstm_model.analysis.candidates import candidate_preprocessings
 from lstm_model.analysis.decisions import SeriesAnalysis, analyze_series
 from lstm_model.analysis.plots import plot_correlograms, plot_decomposition
 from lstm_model.config import PipelineConfig
+from lstm_model.data.values import TimeSeries
 from lstm_model.modeling.selection import select_preprocessing
-from lstm_model.modeling.transform import as_matrix, chronological_split
+from lstm_model.modeling.transform import chronological_split
 
 
 @task(name="analyze", cache_policy=NO_CACHE)
-def analyze(
-    values: np.ndarray, frequency: str | None, config: PipelineConfig, work_dir: Path
-) -> SeriesAnalysis:
+def analyze(series: TimeSeries, config: PipelineConfig, work_dir: Path) -> SeriesAnalysis:
     """Box-Cox, ADF/KPSS, season, STL strength, ACF/PACF and Ljung-Box on the training part's
     target, then the tests' preprocessing checked against its alternatives on validation folds.
 
@@ -33,22 +31,22 @@ def analyze(
     plots; warnings (e.g. white noise) go to the log and to the ``analysis_warning`` tag.
 
     Args:
-        values: The series, (n,) or (n, 1 + k) with the target in column 0.
-        frequency: The inferred pandas frequency alias, or None.
+        series: The validated series: the tests read its target and frequency, the candidate
+            comparison every column.
         config: The pipeline configuration (split fractions and analysis knobs).
         work_dir: Scratch folder for the plots.
 
     Returns:
         The analysis.
     """
-    target = as_matrix(values)[:, 0]
+    target = series.target
     bounds = chronological_split(
         len(target), config.split.validation_fraction, config.split.test_fraction
     )
     train = target[slice(*bounds.train)]
-    tested = analyze_series(train, frequency, config.analysis)
+    tested = analyze_series(train, series.frequency, config.analysis)
     selection = select_preprocessing(
-        values,
+        series.values,
         bounds,
         tested.season,
         candidate_preprocessings(train, tested, config.analysis),
@@ -65,7 +63,7 @@ def analyze(
             "seasonal_differencing": analysis.seasonal_differencing,
             "season": analysis.season,
             "lookback": analysis.lookback,
-            "frequency": frequency or "irregular",
+            "frequency": series.frequency or "irregular",
         }
     )
     mlflow.log_table(pd.DataFrame(selection.rows()), "analysis/candidates.json")

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from lstm_model.config import PipelineConfig
 from lstm_model.data.load import load_series
-from lstm_model.data.policies import apply_policies
+from lstm_model.data.policies import IngestionReport, apply_policies
 from lstm_model.data.validation import ValidationReport, validate_frame
 
 INGESTION_ARTIFACT_KEY = "data-ingestion"
@@ -26,7 +26,9 @@ VALIDATION_ARTIFACT_KEY = "data-validation"
 
 
 @task(name="load-data", retries=0, cache_policy=NO_CACHE)
-def load_data(path: str | Path, config: PipelineConfig) -> pd.DataFrame:
+def load_data(
+    path: str | Path, config: PipelineConfig
+) -> tuple[pd.DataFrame, IngestionReport]:
     """Read the series (CSV/Parquet, local or s3://), sort it and apply the data policies.
 
     Args:
@@ -34,8 +36,9 @@ def load_data(path: str | Path, config: PipelineConfig) -> pd.DataFrame:
         config: Supplies the columns and the policies of ``config.data``.
 
     Returns:
-        The frame ``[time_column, target, *exogenous]`` after the policies; the ingestion
-        report is logged to MLflow (``ingestion_report.json``) and as a Prefect artifact.
+        The frame ``[time_column, target, *exogenous]`` after the policies, and the ingestion
+        report (with the inferred frequency), which is also logged to MLflow
+        (``data/ingestion_report.json``) and as a Prefect artifact.
 
     Raises:
         PipelineInputError: The file, its columns or its timestamps are unusable.
@@ -68,7 +71,7 @@ def load_data(path: str | Path, config: PipelineConfig) -> pd.DataFrame:
             decision.policy,
             decision.action,
         )
-    return frame
+    return frame, report
 
 
 @task(name="validate-data", retries=0, cache_policy=NO_CACHE)

@@ -1,8 +1,8 @@
-"""Prefect tasks: test-part leaderboard against baselines, diagnostics, statistical comparison."""
+"""Prefect tasks of the evaluation stage: test-part leaderboard against baselines, diagnostics,
+statistical comparison with the best baseline and the champion, and the blessing gate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -15,10 +15,15 @@ from prefect.cache_policies import NO_CACHE
 
 from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
-from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
-from lstm_model.delivery.registry import champion_version
+from lstm_model.data.values import TimeSeries
+from lstm_model.delivery.pyfunc import champion_forecasts
 from lstm_model.evaluation.baselines import baseline_forecasts
-from lstm_model.evaluation.comparison import Comparison, compare_forecasts
+from lstm_model.evaluation.blessing import BlessingDecision, bless
+from lstm_model.evaluation.comparison import (
+    Comparisons,
+    compare_with_best_baseline,
+    compare_with_champion,
+)
 from lstm_model.evaluation.diagnostics import (
     perturbation_sensitivity,
     plot_residuals,
@@ -45,13 +50,12 @@ def evaluate(
     model: keras.Model,
     data: PreparedData,
     analysis: SeriesAnalysis,
-    timestamps: pd.Series,
+    series: TimeSeries,
+    config: PipelineConfig,
     work_dir: Path,
-    config: PipelineConfig | None = None,
 ) -> TestEvaluation:
     """One-step forecasts on the test part in original units, with every baseline on the same
     points; the leaderboard goes to MLflow (table + metrics) and to a Prefect table artifact."""
-    config = config or PipelineConfig()
     forecasts = one_step_forecasts(_predictor(model), data.transform, data.values)[:-1]
     targets = np.arange(*data.bounds.test)
     target = _target(data.values)
@@ -79,7 +83,7 @@ def evaluate(
     if "arima" in baselines.notes:
         mlflow.set_tag("arima_order", baselines.notes["arima"])
     plot = plot_forecast(
-        np.asarray(timestamps)[evaluation.targets],
+        np.asarray(series.timestamps)[evaluation.targets],
         evaluation.actual,
         {"LSTM" if k == "model" else k: v for k, v in evaluation.forecasts.items()},
         work_dir / "plots" / "predicted_vs_actual.png",
@@ -143,42 +147,23 @@ def diagnose(
     )
 
 
-@dataclass(frozen=True)
-class Comparisons:
-    """The challenger against the best baseline, and against the champion when there is one."""
-
-    best_baseline: Comparison
-    champion: Comparison | None
-    champion_version: str | None
-
-
 @task(name="compare", cache_policy=NO_CACHE)
 def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConfig) -> Comparisons:
     """Paired t-test and Diebold–Mariano (HLN), squared and absolute errors, one-sided: the
     challenger against the best baseline and against the current champion, same test points."""
     logger = get_run_logger()
-    best = evaluation.best_baseline()
-    vs_baseline = compare_forecasts(evaluation.errors(), evaluation.errors(best), best)
+    vs_baseline = compare_with_best_baseline(evaluation)
     mlflow.log_metrics(vs_baseline.metrics("baseline"))
-    mlflow.set_tag("best_baseline", best)
+    mlflow.set_tag("best_baseline", vs_baseline.opponent)
     mlflow.log_dict(vs_baseline.to_dict(), "comparison/best_baseline.json")
 
-    champion = champion_version(config.registry.model_name)
+    name = config.registry.model_name
+    champion = champion_forecasts(name, data.values, data.transform.columns)
     if champion is None:
-        logger.info("no champion for %r yet: nothing to compare", config.registry.model_name)
+        logger.info("no champion for %r yet: nothing to compare", name)
         mlflow.set_tag("comparison", "no champion")
         return Comparisons(vs_baseline, None, None)
-    champion_model = mlflow.pyfunc.load_model(
-        f"models:/{config.registry.model_name}/{champion.version}"
-    )
-    history = history_frame(data.values, getattr(data.transform, "columns", None))
-    champion_forecasts = champion_model.predict(history)[OUTPUT_COLUMN]
-    # A champion with a longer window may lack forecasts for the first test points (NaN):
-    # compare_forecasts keeps the points both have.
-    champion_errors = evaluation.actual - champion_forecasts.to_numpy()[evaluation.targets]
-    vs_champion = compare_forecasts(
-        evaluation.errors(), champion_errors, f"champion v{champion.version}"
-    )
+    vs_champion = compare_with_champion(evaluation, champion.forecasts, champion.version)
     statistic, p_value = vs_champion.tests[("paired_t", "squared")]
     mlflow.log_metrics(
         {
@@ -198,3 +183,27 @@ def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConf
         vs_champion.p_value("diebold_mariano", "squared"),
     )
     return Comparisons(vs_baseline, vs_champion, champion.version)
+
+
+@task(name="bless", cache_policy=NO_CACHE)
+def bless_challenger(
+    evaluation: TestEvaluation, comparisons: Comparisons, config: PipelineConfig
+) -> BlessingDecision:
+    """Apply the blessing policy; the decision and its reason in words become run tags."""
+    decision = bless(
+        evaluation.metrics["model"]["mse"],
+        evaluation.metrics["seasonal_naive"]["mse"],
+        comparisons.best_baseline,
+        comparisons.champion,
+        config.blessing,
+    )
+    mlflow.set_tags(
+        {
+            "blessed": str(decision.blessed).lower(),
+            "blessing_reason": decision.reason[:5000],
+            **{f"blessing_check_{k}": str(v).lower() for k, v in decision.checks.items()},
+        }
+    )
+    mlflow.log_dict(decision.to_dict(), "comparison/blessing.json")
+    get_run_logger().info(decision.reason)
+    return decision

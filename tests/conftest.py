@@ -111,6 +111,21 @@ def make_series(n: int = 120, seed: int = 7, freq: str = "MS"):
     )
 
 
+def as_series(values, frequency: str | None = "MS", exogenous: tuple[str, ...] | None = None):
+    """A validated ``TimeSeries`` of ``values`` (monthly timestamps from 2000-01); the columns
+    after the target are named ``exogenous``, or ``x1``, ``x2``... when not given."""
+    import numpy as np
+    import pandas as pd
+
+    from lstm_model.data.values import TimeSeries
+
+    values = np.asarray(values, dtype=float)
+    if exogenous is None:
+        exogenous = tuple(f"x{i}" for i in range(1, values.shape[1])) if values.ndim == 2 else ()
+    timestamps = pd.Series(pd.date_range("2000-01-01", periods=len(values), freq="MS"))
+    return TimeSeries(values, timestamps, frequency, tuple(exogenous))
+
+
 @pytest.fixture
 def series_csv(tmp_path):
     """A valid seasonal monthly CSV of 120 rows."""

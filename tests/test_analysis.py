@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
-from conftest import make_series
+from conftest import as_series, make_series
 
 from lstm_model.analysis.candidates import candidate_preprocessings
 from lstm_model.analysis.decisions import (
@@ -146,12 +146,12 @@ def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_r
     config = PipelineConfig().with_overrides(
         analysis__candidate_folds=1, analysis__candidate_epochs=3
     )
-    first = analyze(values, "MS", config, tmp_path)
+    first = analyze(as_series(values, "MS"), config, tmp_path)
     future_changed = values.copy()
     future_changed[-30:] = 1e6  # the test part: validation rows may score candidates, test never
     # Exogenous columns ride along in columns 1..k; the analysis reads the target only.
     second = analyze(
-        np.column_stack([future_changed, RNG.normal(size=200)]), "MS", config, tmp_path
+        as_series(np.column_stack([future_changed, RNG.normal(size=200)]), "MS"), config, tmp_path
     )
     assert first == second
     run = mlflow.get_run(active_run.info.run_id)
@@ -172,7 +172,7 @@ def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_r
 
 def test_task_warns_on_white_noise(prefect_harness, active_run, tmp_path):
     config = PipelineConfig().with_overrides(analysis__candidate_epochs=3)
-    analyze(RNG.normal(size=200), None, config, tmp_path)
+    analyze(as_series(RNG.normal(size=200), None), config, tmp_path)
     tags = mlflow.get_run(active_run.info.run_id).data.tags
     assert tags["white_noise"] == "true"
     assert "Ljung-Box" in tags["analysis_warning"]

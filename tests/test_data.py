@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from lstm_model.config import PipelineConfig
-from lstm_model.data.load import content_hash, infer_frequency, load_series
+from lstm_model.data.cadence import infer_frequency
+from lstm_model.data.load import content_hash, load_series
 from lstm_model.data.validation import BASE_SUITE_PATH, validate_series
 from lstm_model.data.values import numeric_target
 from lstm_model.errors import DataValidationError, PipelineInputError
@@ -269,7 +270,7 @@ def data_flow(prefect_harness):
 
     @flow(name="data-stage-test")
     def data_stage(path: str, config: PipelineConfig):
-        frame = load_data(path, config)
+        frame, _ = load_data(path, config)
         return validate_data(frame, config, source=path)
 
     return data_stage

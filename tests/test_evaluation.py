@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import as_series
 from mlflow import MlflowClient
 
 from lstm_model.config import PipelineConfig
@@ -14,9 +14,8 @@ from lstm_model.delivery.registry import promote
 from lstm_model.evaluation.metrics import forecast_metrics
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.transform import SeriesTransform
-from tasks.evaluation import compare, diagnose, evaluate
-from tasks.export import export
-from tasks.registry import bless_challenger, register
+from tasks.delivery import export, register
+from tasks.evaluation import bless_challenger, compare, diagnose, evaluate
 
 SMALL = PipelineConfig().with_overrides(
     evaluation={"arima_max_p": 1, "arima_max_q": 1, "arima_seasonal": False}
@@ -51,15 +50,15 @@ def test_one_step_forecasts_use_only_earlier_values():
     )
 
 
-def _timestamps(data):
-    return pd.Series(pd.date_range("2000-01-01", periods=len(data.values), freq="MS"))
+def _series(data):
+    return as_series(data.values, "MS")
 
 
 def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
     prefect_harness, active_run, trained, tmp_path
 ):
     model, data, analysis = trained
-    evaluation = evaluate(model, data, analysis, _timestamps(data), tmp_path, SMALL)
+    evaluation = evaluate(model, data, analysis, _series(data), SMALL, tmp_path)
     assert set(evaluation.metrics) == {"model", "naive", "seasonal_naive", "drift", "ets", "arima"}
     np.testing.assert_array_equal(evaluation.targets, np.arange(*data.bounds.test))
     raw_naive = np.mean(np.abs(np.diff(data.values)[data.bounds.test[0] - 1 :]))
@@ -92,7 +91,7 @@ def test_compare_bless_register_without_and_with_champion(
 ):
     model, data, analysis = trained
     config = SMALL.with_overrides(registry__model_name="compare-test")
-    evaluation = evaluate(model, data, analysis, _timestamps(data), tmp_path, config)
+    evaluation = evaluate(model, data, analysis, _series(data), config, tmp_path)
     first = compare(evaluation, data, config)
     assert first.champion is None
     assert first.best_baseline.opponent == evaluation.best_baseline()

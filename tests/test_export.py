@@ -23,7 +23,7 @@ from lstm_model.delivery.export import (
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture, build_lstm
 from lstm_model.modeling.transform import prepare
-from tasks.export import export
+from tasks.delivery import export
 
 
 def _pipeline(model, transform, values):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
-from conftest import make_series
+from conftest import as_series, make_series
 
 from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
 from lstm_model.data.values import model_values
 from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.transform import SeriesTransform, chronological_split, prepare
-from tasks.preprocess import preprocess
+from tasks.modeling import preprocess
 
 VALUES = make_series(150)["value"].to_numpy()
 
@@ -128,7 +128,7 @@ def test_task_logs_split_sizes_and_scalers(prefect_harness, active_run):
     analysis = SeriesAnalysis(1, 12, 12, "MS", [], [], [], 0.1, seasonal_differencing=1)
     values = np.column_stack([VALUES, np.arange(len(VALUES), dtype=float)])
     config = PipelineConfig().with_overrides(data__exogenous=("rain",))
-    data = preprocess(values, analysis, config)
+    data = preprocess(as_series(values, "MS", ("rain",)), analysis, config)
     params = mlflow.get_run(active_run.info.run_id).data.params
     assert params["train_rows"] == str(data.bounds.train[1])
     assert params["warmup"] == str(12 + 1 + 12)

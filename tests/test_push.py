@@ -263,7 +263,7 @@ def test_prefect_tasks_package_push_and_record_artifact(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from tasks.push import package_model_task, push_model
+    from tasks.delivery import package_model_task, push_model
 
     name = f"m-{uuid.uuid4().hex[:8]}"
     pkg = package_model_task(saved_model[0], name, 2, tmp_path)
@@ -280,7 +280,7 @@ def test_prefect_tasks_package_push_and_record_artifact(
 
 def _counting(monkeypatch, behaviour):
     """Replace the task's push_package with ``behaviour`` and count the attempts."""
-    import tasks.push
+    import tasks.delivery
 
     calls: list[float] = []
 
@@ -288,7 +288,7 @@ def _counting(monkeypatch, behaviour):
         calls.append(time.monotonic())
         return behaviour(len(calls), *args, **kwargs)
 
-    monkeypatch.setattr(tasks.push, "push_package", fake)
+    monkeypatch.setattr(tasks.delivery, "push_package", fake)
     return calls
 
 
@@ -298,7 +298,7 @@ NO_FLOW_LOG_WARNING = "ignore:Logger 'prefect.task_runs' attempted:UserWarning"
 
 @pytest.mark.filterwarnings(NO_FLOW_LOG_WARNING)
 def test_prefect_push_fails_fast_on_input_error(prefect_harness, package, monkeypatch):
-    from tasks.push import push_model
+    from tasks.delivery import push_model
 
     calls = _counting(monkeypatch, lambda n, *a, **k: push_package(*a, **k))
     started = time.monotonic()
@@ -310,7 +310,7 @@ def test_prefect_push_fails_fast_on_input_error(prefect_harness, package, monkey
 
 
 def test_prefect_push_retries_transient_errors(prefect_harness, package, tmp_path, monkeypatch):
-    from tasks.push import push_model
+    from tasks.delivery import push_model
 
     def flaky(n, *args, **kwargs):
         if n < 3:
@@ -325,7 +325,7 @@ def test_prefect_push_retries_transient_errors(prefect_harness, package, tmp_pat
 
 @pytest.mark.filterwarnings(NO_FLOW_LOG_WARNING)
 def test_prefect_push_does_not_retry_refused_access(prefect_harness, package, monkeypatch):
-    from tasks.push import push_model
+    from tasks.delivery import push_model
 
     def refused(n, *args, **kwargs):
         raise DeliveryError("Access denied", retryable=False)

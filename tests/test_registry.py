@@ -14,7 +14,7 @@ from lstm_model.delivery.registry import champion_version
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture, build_lstm
 from lstm_model.modeling.transform import prepare
-from tasks.registry import promote_to_champion, register
+from tasks.delivery import promote_to_champion, register
 
 
 def test_register_then_promote(prefect_harness, active_run, trained, tmp_path):

@@ -230,7 +230,7 @@ def test_enabled_deploy_config_is_checked_up_front(deploy, push_uri, match):
 
 
 def test_deploy_task_creates_endpoint_and_artifact(prefect_harness, package_url, monkeypatch):
-    from tasks.deploy import deploy_to_sagemaker
+    from tasks.delivery import deploy_to_sagemaker
 
     endpoint = f"task-{uuid.uuid4().hex[:8]}"
     deploy = DeployConfig(enabled=True, endpoint_name=endpoint, role_arn=ROLE, wait_timeout=5)

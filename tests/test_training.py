@@ -11,7 +11,7 @@ from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.network import INPUT_NAME, Architecture, build_lstm, lookback_choices
 from lstm_model.modeling.search import search_architecture, walk_forward_folds
 from lstm_model.modeling.training import train_ensemble, with_lookback
-from tasks.training import train, tune
+from tasks.modeling import train, tune
 
 TINY = {"epochs": 2, "patience": 1, "units": (4,), "max_layers": 1}
 

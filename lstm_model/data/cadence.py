@@ -9,7 +9,7 @@ and duplicates (0) precisely, and the grid can be rebuilt to fill gaps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -85,15 +85,46 @@ def infer_cadence(timestamps: pd.Series) -> Cadence | None:
             step = unit
             aligned = ((stamps - stamps[0]) % step == pd.Timedelta(0)).all()
             alias = code if code != "W" else f"W-{stamps[0].day_name()[:3].upper()}"
-            return Cadence(alias, None, step) if aligned else None
-        return _calendar_cadence(stamps, period)
+            return _named(Cadence(alias, None, step), stamps[0]) if aligned else None
+        cadence = _calendar_cadence(stamps, period)
+        return _named(cadence, stamps[0]) if cadence else None
     if pd.Timedelta(0) < spacing < pd.Timedelta(days=28) and spacing % pd.Timedelta(
         seconds=1
     ) == pd.Timedelta(0):
         # Any other whole-second step (15 min, 6 h, 2 days...) is a fixed cadence too.
         aligned = ((stamps - stamps[0]) % spacing == pd.Timedelta(0)).all()
-        return Cadence(to_offset(spacing).freqstr, None, spacing) if aligned else None
+        if not aligned:
+            return None
+        return _named(Cadence(to_offset(spacing).freqstr, None, spacing), stamps[0])
     return None
+
+
+def infer_frequency(timestamps: pd.Series) -> str | None:
+    """The pandas frequency alias of regular timestamps ('MS', 'QS-OCT', 'YS-JAN', 'D', 'h').
+
+    Args:
+        timestamps: datetime64 values, in any order; missing values are ignored.
+
+    Returns:
+        The alias, or None when the spacing is irregular or there are fewer than 3 timestamps.
+    """
+    index = pd.DatetimeIndex(timestamps.dropna()).sort_values()
+    if len(index) < 3 or not index.is_unique:
+        return None
+    # pandas 3 warns that infer_freq will return an offset; ask for it and take its alias.
+    with pd.option_context("future.infer_freq_returns_offset", True):
+        try:
+            offset = pd.infer_freq(index)
+        except (TypeError, ValueError):
+            return None
+    return offset.freqstr if offset is not None else None
+
+
+def _named(cadence: Cadence, start: pd.Timestamp) -> Cadence:
+    """The cadence under the alias pandas itself gives its grid, so one frequency has one
+    spelling everywhere ('QE-DEC', not 'QE-MAR'; '2D', not '48h')."""
+    alias = infer_frequency(pd.Series(cadence.grid(start, 5)))
+    return replace(cadence, alias=alias) if alias else cadence
 
 
 def _calendar_cadence(stamps: pd.DatetimeIndex, period: str) -> Cadence | None:

@@ -175,27 +175,6 @@ def _suffix(source: str | Path) -> str:
     return Path(str(source)).suffix.lower()
 
 
-def infer_frequency(timestamps: pd.Series) -> str | None:
-    """The pandas frequency alias of regular timestamps ('MS', 'QS-OCT', 'YS-JAN', 'D', 'h').
-
-    Args:
-        timestamps: datetime64 values, in any order; missing values are ignored.
-
-    Returns:
-        The alias, or None when the spacing is irregular or there are fewer than 3 timestamps.
-    """
-    index = pd.DatetimeIndex(timestamps.dropna()).sort_values()
-    if len(index) < 3 or not index.is_unique:
-        return None
-    # pandas 3 warns that infer_freq will return an offset; ask for it and take its alias.
-    with pd.option_context("future.infer_freq_returns_offset", True):
-        try:
-            offset = pd.infer_freq(index)
-        except (TypeError, ValueError):
-            return None
-    return offset.freqstr if offset is not None else None
-
-
 def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
     """Read the file into a frame indexed by data-row number, with blank rows dropped."""
     suffix = _suffix(path)

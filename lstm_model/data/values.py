@@ -1,17 +1,20 @@
 """The validated series as arrays: the target and the exogenous features as float64.
 
 Loading keeps the value columns as they were written, so that validation can name bad cells;
-once a series passed validation, these functions turn it into the numbers the model sees.
+once a series passed validation, :class:`TimeSeries` holds the numbers the model sees, with
+the timestamps and the frequency that ingestion inferred, for every later stage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from lstm_model.config import DataConfig
 from lstm_model.errors import PipelineInputError
 
 
@@ -75,3 +78,43 @@ def model_values(frame: pd.DataFrame, target: str, exogenous: Sequence[str] = ()
     """
     matrix = numeric_features(frame, [target, *exogenous])
     return matrix[:, 0] if not exogenous else matrix
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """The series as it moves through the flow, built once from the validated frame.
+
+    Attributes:
+        values: The target as (n,), or (n, 1 + k) with the target in column 0 and the k
+            exogenous features after it; float64, in time order.
+        timestamps: The n timestamps (datetime64), in the same order.
+        frequency: The pandas alias ingestion inferred ('MS', 'QS-JAN', 'D'...), or None.
+        exogenous: Names of the k exogenous columns.
+    """
+
+    values: np.ndarray
+    timestamps: pd.Series
+    frequency: str | None
+    exogenous: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> np.ndarray:
+        """The target (n,), without the exogenous columns."""
+        return self.values[:, 0] if self.values.ndim == 2 else self.values
+
+    @classmethod
+    def from_frame(
+        cls, frame: pd.DataFrame, config: DataConfig, frequency: str | None
+    ) -> TimeSeries:
+        """The series of a frame that passed validation.
+
+        Args:
+            frame: ``[time_column, target, *exogenous]`` after the ingestion policies.
+            config: The column names.
+            frequency: The frequency ingestion inferred (its report's ``frequency``).
+
+        Raises:
+            PipelineInputError: an exogenous column is missing or not numeric.
+        """
+        values = model_values(frame, config.target, config.exogenous)
+        return cls(values, frame[config.time_column], frequency, tuple(config.exogenous))

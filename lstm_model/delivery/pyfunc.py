@@ -12,6 +12,7 @@ forecast from the rows *before* it only (NaN where the history is shorter than t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -22,7 +23,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import infer_signature
 
-from lstm_model.delivery.registry import CHALLENGER
+from lstm_model.delivery.registry import CHALLENGER, champion_version
 from lstm_model.modeling.transform import TARGET_COLUMN
 
 INPUT_COLUMN = TARGET_COLUMN
@@ -121,3 +122,33 @@ def log_forecaster(
     version = client.get_model_version(model_name, str(info.registered_model_version))
     client.set_registered_model_alias(model_name, CHALLENGER, version.version)
     return version
+
+
+@dataclass(frozen=True)
+class ChampionForecasts:
+    """The current champion's one-step forecasts of a series."""
+
+    version: str
+    forecasts: np.ndarray
+
+
+def champion_forecasts(
+    model_name: str, values: np.ndarray, columns: Sequence[str] | None = None
+) -> ChampionForecasts | None:
+    """Load the champion of ``model_name`` and forecast every row of ``values`` with it.
+
+    Args:
+        model_name: Registered model name.
+        values: The series, (n,) or (n, 1 + k) with the target first.
+        columns: Names of the value columns, target first (the champion picks its own).
+
+    Returns:
+        Its version and one forecast per row (NaN while its history is too short), or None
+        when the model has no champion yet.
+    """
+    champion = champion_version(model_name)
+    if champion is None:
+        return None
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}/{champion.version}")
+    forecasts = model.predict(history_frame(values, columns))[OUTPUT_COLUMN].to_numpy()
+    return ChampionForecasts(str(champion.version), forecasts)

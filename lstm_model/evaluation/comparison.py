@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
+from lstm_model.evaluation.metrics import TestEvaluation
+
 Loss = Literal["squared", "absolute"]
 LOSSES: tuple[Loss, ...] = ("squared", "absolute")
 TESTS = ("diebold_mariano", "paired_t")
@@ -168,3 +170,34 @@ def compare_forecasts(
         float(np.mean(np.abs(b))),
         tests,
     )
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """The challenger against the best baseline, and against the champion when there is one."""
+
+    best_baseline: Comparison
+    champion: Comparison | None
+    champion_version: str | None
+
+
+def compare_with_best_baseline(evaluation: TestEvaluation) -> Comparison:
+    """The challenger against the baseline with the lowest test MSE, on the same points."""
+    best = evaluation.best_baseline()
+    return compare_forecasts(evaluation.errors(), evaluation.errors(best), best)
+
+
+def compare_with_champion(
+    evaluation: TestEvaluation, champion_forecasts: np.ndarray, version: str
+) -> Comparison:
+    """The challenger against the champion's forecasts of the same test points.
+
+    Args:
+        evaluation: The challenger's test evaluation.
+        champion_forecasts: The champion's one-step forecast for every row of the series.
+        version: The champion's registered version, for names and messages.
+    """
+    # A champion with a longer window may lack forecasts for the first test points (NaN):
+    # compare_forecasts keeps the points both have.
+    champion_errors = evaluation.actual - np.asarray(champion_forecasts)[evaluation.targets]
+    return compare_forecasts(evaluation.errors(), champion_errors, f"champion v{version}")

@@ -1,4 +1,5 @@
-"""Prefect tasks: architecture search (one MLflow nested run per trial) and the final fit."""
+"""Prefect tasks of the modelling stage: preprocess (split, train-only scaling, windows), the
+architecture search (one MLflow nested run per trial) and the final fit."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import mlflow
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
+from lstm_model.data.values import TimeSeries
 from lstm_model.evaluation.metrics import plot_loss_curves
 from lstm_model.modeling.network import Architecture
 from lstm_model.modeling.search import search_architecture
@@ -22,8 +25,53 @@ from lstm_model.modeling.training import (
     train_ensemble,
     with_lookback,
 )
-from lstm_model.modeling.transform import PreparedData
+from lstm_model.modeling.transform import TARGET_COLUMN, PreparedData, prepare
 from lstm_model.tracking import EpochMetricsLogger, mlflow_trial_scope
+
+
+@task(name="preprocess", cache_policy=NO_CACHE)
+def preprocess(
+    series: TimeSeries, analysis: SeriesAnalysis, config: PipelineConfig
+) -> PreparedData:
+    """Split, fit the transform on train only, cut windows per split; logs sizes and scalers.
+
+    Args:
+        series: The validated series (target, then its exogenous columns).
+        analysis: Differencing, season and lookback decided on the training part.
+        config: Split fractions.
+
+    Returns:
+        The split series, the fitted transform and the windows of each split.
+    """
+    data = prepare(
+        series.values,
+        analysis.differencing,
+        analysis.lookback,
+        config.split.validation_fraction,
+        config.split.test_fraction,
+        seasonal_differencing=analysis.seasonal_differencing,
+        season=analysis.season,
+        columns=(TARGET_COLUMN, *series.exogenous),
+        box_cox_lambda=analysis.box_cox_lambda,
+    )
+    sizes = {
+        "train_rows": data.bounds.train[1] - data.bounds.train[0],
+        "validation_rows": data.bounds.validation[1] - data.bounds.validation[0],
+        "test_rows": data.bounds.test[1] - data.bounds.test[0],
+        "train_windows": len(data.y_train),
+        "n_features": data.transform.n_features,
+        "warmup": data.transform.warmup,
+    }
+    transform = data.transform
+    scalers = {"scaler_mean": transform.mean, "scaler_scale": transform.scale}
+    for name, mean, scale in zip(
+        transform.columns[1:], transform.feature_means, transform.feature_scales, strict=True
+    ):
+        scalers[f"scaler_mean_{name}"], scalers[f"scaler_scale_{name}"] = mean, scale
+    mlflow.log_params({**sizes, **scalers})
+    mlflow.log_text(transform.to_json(), "preprocessing/preprocessing.json")
+    get_run_logger().info("split %s; scalers fitted on the training part only", sizes)
+    return data
 
 
 @task(name="tune", cache_policy=NO_CACHE)
