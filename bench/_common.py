@@ -17,7 +17,7 @@ CLI = [
     "-c",
     "import atexit, resource, sys; atexit.register(lambda: print('PEAK_RSS_KB=%d' % "
     "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); "
-    "from flows.cli import main; sys.exit(main())",
+    "from flows.cli.main import main; sys.exit(main())",
 ]
 
 

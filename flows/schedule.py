@@ -12,13 +12,12 @@ Two ways to run it:
 - ``prefect.yaml`` at the repository root defines the same deployment for a Prefect server
   with a work pool: ``prefect deploy --name retrain-lstm-forecaster`` and a worker.
 
-``python -m flows.schedule DATA --cron "..."`` works too; ``serve`` sits under the
-``__main__`` guard so the runs it starts, which import the flow's module, never serve.
+``prefect.serve`` is only called from :func:`serve_retrain` (the CLI's ``schedule``), never at
+import, so the runs it starts, which import the flow's module, never serve themselves.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -102,9 +101,3 @@ def serve_retrain(
     from prefect import serve
 
     serve(retrain_deployment(data_path, cron, config, timezone))
-
-
-if __name__ == "__main__":
-    from flows.cli import main
-
-    sys.exit(main(["schedule", *sys.argv[1:]]))

@@ -13,7 +13,7 @@ import pytest
 from conftest import make_series
 from mlflow import MlflowClient
 
-from flows.cli import main
+from flows.cli.main import main
 from lstm_model.delivery.pyfunc import history_frame
 
 TINY = {
@@ -152,7 +152,7 @@ def test_predict_bad_requests_exit_2(retrained, capsys, args, message):
 
 
 def test_console_script_is_installed_and_maps_bad_input_to_exit_2(tmp_path):
-    script = [sys.executable, "-c", "from flows.cli import main; raise SystemExit(main())"]
+    script = [sys.executable, "-c", "from flows.cli.main import main; raise SystemExit(main())"]
     result = subprocess.run(
         [
             *script,

@@ -232,7 +232,7 @@ def test_irregular_timestamps_are_rejected():
     ids=["too-short", "non-numeric", "misspelled-column", "gap"],
 )
 def test_cli_exits_2_for_bad_input(tmp_path, monkeypatch, capsys, rows, header, expected):
-    from flows.cli import main
+    from flows.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.json").write_text('{"analysis": {"min_lookback": 12, "max_lookback": 12}}')

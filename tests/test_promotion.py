@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from mlflow import MlflowClient
 
-from flows.cli import main
+from flows.cli.main import main
 from lstm_model.delivery.registry import (
     PREVIOUS_CHAMPION,
     PromotionBlockedError,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import make_series
 
-from flows.cli import main
+from flows.cli.main import main
 from flows.schedule import ONE_RUN_AT_A_TIME, deployment_name, retrain_deployment
 from lstm_model.config import PipelineConfig
 

@@ -348,7 +348,7 @@ def restore_logging():
 
 
 def test_cli_serve_exits_2_on_bad_input(tracking, tmp_path, monkeypatch, capsys, restore_logging):
-    from flows.cli import main
+    from flows.cli.main import main
 
     assert main(["serve", "--model-uri", "models:/nope@champion"]) == 2
     assert "no version of 'nope' with alias 'champion'" in capsys.readouterr().err

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from flows.cli.config import load_config
+
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     """Add the delivery subcommands; returns ``command -> handler``."""
@@ -89,10 +91,9 @@ def _rollback(args: argparse.Namespace) -> None:
 
 
 def _push(args: argparse.Namespace) -> None:
-    from flows.cli import _load_config
     from flows.ship import push_registered
 
-    config = _load_config(args.config).with_overrides(push__push_uri=args.push_uri)
+    config = load_config(args.config).with_overrides(push__push_uri=args.push_uri)
     result = push_registered(args.ref, config)
     print(f"pushed {result.model_name} v{result.version} to {result.pushed_to}")
     if result.deployed:
@@ -100,10 +101,9 @@ def _push(args: argparse.Namespace) -> None:
 
 
 def _schedule(args: argparse.Namespace) -> None:
-    from flows.cli import _load_config
     from flows.schedule import serve_retrain
 
-    config = _load_config(args.config).with_overrides(
+    config = load_config(args.config).with_overrides(
         registry__model_name=args.model_name, push__push_uri=args.push_uri
     )
     serve_retrain(args.data, args.cron, config, timezone=args.timezone)

@@ -10,8 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-from flows.cli_delivery import add_commands as add_delivery_commands
-from flows.cli_serve import add_commands as add_serve_commands
+from flows.cli.config import load_config
+from flows.cli.delivery import add_commands as add_delivery_commands
+from flows.cli.serve import add_commands as add_serve_commands
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _retrain(args: argparse.Namespace) -> None:
     from flows.retrain import retrain
 
-    config = _load_config(args.config).with_overrides(
+    config = load_config(args.config).with_overrides(
         data__time_column=args.time_column,
         data__target=args.target,
         registry__model_name=args.model_name,
@@ -86,25 +87,6 @@ def _retrain(args: argparse.Namespace) -> None:
     )
     if result.advice:
         print(f"note:           {result.advice}")
-
-
-def _load_config(path: str | None):
-    """PipelineConfig from a JSON file, or the defaults."""
-    from pydantic import ValidationError
-
-    from lstm_model.config import PipelineConfig
-    from lstm_model.errors import PipelineInputError
-
-    if path is None:
-        return PipelineConfig()
-    try:
-        return PipelineConfig.model_validate_json(Path(path).read_text())
-    except OSError as error:
-        raise PipelineInputError(f"cannot read --config {path}: {error.strerror}") from error
-    except ValidationError as error:
-        raise PipelineInputError(
-            f"--config {path} is not a valid configuration:\n{error}"
-        ) from error
 
 
 def _predict(args: argparse.Namespace) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from flows.cli.config import load_config
+
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     """Add the ``serve`` subcommand; returns ``command -> handler``."""
@@ -27,12 +29,11 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
 def _serve(args: argparse.Namespace) -> None:
     from pydantic import ValidationError
 
-    from flows.cli import _load_config
     from lstm_model.errors import PipelineInputError
-    from lstm_model.service import serve
+    from lstm_model.service.server import serve
 
     try:
-        config = _load_config(args.config).with_overrides(
+        config = load_config(args.config).with_overrides(
             serve__host=args.host, serve__port=args.port, serve__poll_seconds=args.poll_seconds
         )
     except ValidationError as error:
