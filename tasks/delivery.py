@@ -22,17 +22,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from lstm_model.config import DeployConfig
+from lstm_model.delivery.deploy import DeployResult, deploy_endpoint, make_clients
 from lstm_model.delivery.export import describe_signature, export_saved_model, verify_export
 from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import PushResult, push_package
 from lstm_model.delivery.pyfunc import log_forecaster
 from lstm_model.delivery.registry import promote
-from lstm_model.delivery.sagemaker import (
-    DeployResult,
-    deploy_endpoint,
-    make_clients,
-    spec_from_config,
-)
+from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.modeling.transform import PreparedData, SeriesTransform

@@ -10,13 +10,12 @@ import pytest
 from botocore.stub import Stubber
 
 from lstm_model.config import DeployConfig
+from lstm_model.delivery.deploy import DeploymentTimeoutError, deploy_endpoint
 from lstm_model.delivery.push import DeliveryError
 from lstm_model.delivery.sagemaker import (
-    DeploymentTimeoutError,
     EndpointSpec,
     check_deploy_config,
     default_image_uri,
-    deploy_endpoint,
     spec_from_config,
 )
 from lstm_model.errors import PipelineInputError
