@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from lstm_model.config import PipelineConfig
+
 # Set before Prefect, MLflow or TensorFlow are imported anywhere in the session.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lstm-pipeline-tests-"))
 for _key, _value in {
@@ -124,6 +126,66 @@ def as_series(values, frequency: str | None = "MS", exogenous: tuple[str, ...] |
         exogenous = tuple(f"x{i}" for i in range(1, values.shape[1])) if values.ndim == 2 else ()
     timestamps = pd.Series(pd.date_range("2000-01-01", periods=len(values), freq="MS"))
     return TimeSeries(values, timestamps, frequency, tuple(exogenous))
+
+
+# --- series files for the data-stage tests ----------------------------------------------
+
+def monthly_csv(path: Path, n: int = 48, values: list | None = None) -> Path:
+    """A clean monthly series, ``n`` rows, header ``timestamp,value``."""
+    import pandas as pd
+
+    values = values if values is not None else [10.0 + i * 0.5 for i in range(n)]
+    stamps = pd.date_range("2015-01-01", periods=len(values), freq="MS")
+    lines = ["timestamp,value"] + [
+        f"{stamp:%Y-%m-%d},{value}" for stamp, value in zip(stamps, values, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def validate_file(path: Path, min_rows: int = 40, **kwargs):
+    """Load a CSV and run the base suite on it."""
+    from lstm_model.data.load import load_series
+    from lstm_model.data.validation import validate_series
+
+    frame = load_series(path)
+    return validate_series(frame, "timestamp", "value", min_rows, source=str(path), **kwargs)
+
+
+# A smallest lookback of 12 needs ceil((12 + 2 + 16) / 0.7) = 43 rows.
+TINY = PipelineConfig().with_overrides(analysis__min_lookback=12, analysis__max_lookback=12)
+
+
+def write_rows(path, rows, header="timestamp,value"):
+    """A CSV file of ``rows`` (text lines) under ``header``."""
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def good_rows(n=60, start=0):
+    """CSV lines of the seasonal monthly series."""
+    frame = make_series(n)
+    return [
+        f"{t:%Y-%m-%d},{v:.3f}" for t, v in zip(frame["timestamp"], frame["value"], strict=True)
+    ][start:]
+
+
+def ingest(path, config=TINY):
+    """Load a file and apply the ingestion policies: (frame, report)."""
+    from lstm_model.data.load import load_series
+    from lstm_model.data.policies import apply_policies
+
+    data = config.data
+    frame = load_series(path, data.time_column, data.target, data.exogenous)
+    return apply_policies(frame, data, source=str(path))
+
+
+def check(path, config=TINY):
+    """Ingest a file and validate it: the validation report."""
+    from lstm_model.data.validation import validate_frame
+
+    frame, _ = ingest(path, config)
+    return validate_frame(frame, config, source=str(path))
 
 
 @pytest.fixture

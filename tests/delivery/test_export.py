@@ -1,62 +1,22 @@
-"""The export task: a SavedModel whose serving signature takes raw history and returns forecasts
-in original units, verified in a fresh TensorFlow process before anything ships."""
+"""The exported SavedModel: its serving signature takes raw history and returns forecasts in
+original units, verified in a fresh TensorFlow process before anything ships."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import mlflow
 import numpy as np
 import pytest
-import tensorflow as tf
 from conftest import make_series
 
 from lstm_model.delivery.export import (
-    PREPROCESSING_FILE,
-    SERVING_SIGNATURE,
     ExportVerificationError,
     export_saved_model,
     load_history_predictor,
-    load_window_predictor,
     verify_export,
 )
-from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture, build_lstm
 from lstm_model.modeling.transform import prepare
-from tasks.delivery import export
-
-
-def _pipeline(model, transform, values):
-    return one_step_forecasts(lambda w: model.predict(w, verbose=0), transform, values)
-
-
-def test_export_serves_raw_history_in_original_units(
-    prefect_harness, active_run, trained, tmp_path
-):
-    model, data, _ = trained
-    directory = export(model, data.transform, data.values, tmp_path)
-    # TF Serving (SageMaker) layout: the SavedModel at the top of the folder.
-    assert (directory / "saved_model.pb").exists() and (directory / "variables").is_dir()
-    assert (directory / PREPROCESSING_FILE).exists()
-    metrics = mlflow.get_run(active_run.info.run_id).data.metrics
-    assert metrics["export_max_rel_difference"] <= 1e-6
-
-    signature = tf.saved_model.load(str(directory)).signatures[SERVING_SIGNATURE]
-    spec = signature.structured_input_signature[1]["history"]
-    assert spec.shape.as_list() == [None, data.transform.warmup, 1]
-    assert spec.dtype == tf.float64
-
-    # A batch of raw histories in, forecasts in original units out: nothing else needed.
-    histories = data.transform.histories(data.values)
-    served = load_history_predictor(directory)(histories)
-    expected = _pipeline(model, data.transform, data.values)[data.transform.warmup :]
-    np.testing.assert_allclose(served, expected, rtol=1e-6)
-
-    predict, transform = load_window_predictor(directory)
-    assert transform == data.transform
-    np.testing.assert_allclose(
-        predict(data.x_test), model.predict(data.x_test, verbose=0).reshape(-1), atol=1e-5
-    )
 
 
 def test_seasonal_and_exogenous_export_matches_the_pipeline_in_a_fresh_process(tmp_path):

@@ -21,7 +21,7 @@ from cfnlint.decode.cfn_yaml import loads as load_cfn_yaml
 from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import push_package
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "cloudformation.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "cloudformation.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_series
+from conftest import good_rows, make_series, write_rows
 from mlflow import MlflowClient
 
 from flows.cli.main import main
@@ -210,3 +210,25 @@ def test_predict_reads_the_models_exogenous_columns_from_the_file(workspace, tmp
     forecasts = pd.read_csv(workspace / "exog_forecasts.csv")
     expected = one_step_forecasts(lambda w: model.predict(w, verbose=0), data.transform, matrix)
     np.testing.assert_allclose(forecasts["prediction"], expected[48:80], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "expected"),
+    [
+        (["2004-11-01,12.0"], "timestamp,value", "at least 43 rows"),
+        (good_rows()[:-2] + ["2004-11-01,'?'"], "timestamp,value", "line 60: \"'?'\""),
+        (good_rows(), "timestamp,vaule", "did you mean 'vaule'"),
+        (good_rows()[:30] + good_rows()[33:], "timestamp,value", "regular frequency"),
+    ],
+    ids=["too-short", "non-numeric", "misspelled-column", "gap"],
+)
+def test_cli_exits_2_for_bad_input(tmp_path, monkeypatch, capsys, rows, header, expected):
+    from flows.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.json").write_text('{"analysis": {"min_lookback": 12, "max_lookback": 12}}')
+    path = write_rows(tmp_path / "bad.csv", rows, header)
+    code = main(["retrain", str(path), "--model-name", "never", "--config", "tiny.json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.csv" in err and expected in err
+    assert not (tmp_path / "model_store").exists()

@@ -13,7 +13,7 @@ from flows.cli.main import main
 from flows.schedule import ONE_RUN_AT_A_TIME, deployment_name, retrain_deployment
 from lstm_model.config import PipelineConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
-"""SageMaker hosting against moto's server over HTTP (S3 and SageMaker), plus the one call moto
-does not implement (UpdateEndpoint), tested with botocore's Stubber."""
+"""SageMaker deployment on moto over HTTP (update_endpoint through botocore's Stubber)."""
 
 from __future__ import annotations
 
@@ -14,13 +13,14 @@ from lstm_model.delivery.deploy import DeploymentTimeoutError, deploy_endpoint
 from lstm_model.delivery.push import DeliveryError
 from lstm_model.delivery.sagemaker import (
     EndpointSpec,
-    check_deploy_config,
     default_image_uri,
     spec_from_config,
 )
 from lstm_model.errors import PipelineInputError
 
 ROLE = "arn:aws:iam::123456789012:role/lstm-sagemaker-execution"
+
+
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:"
 
 
@@ -43,16 +43,6 @@ def package_url(clients, s3_bucket):
 def _spec(url: str, endpoint: str, version: str = "3", **kw) -> EndpointSpec:
     deploy = DeployConfig(enabled=True, endpoint_name=endpoint, role_arn=ROLE, **kw)
     return spec_from_config(deploy, "lstm-forecaster", version, url, "us-east-1")
-
-
-def test_default_image_is_the_regional_tensorflow_serving_image():
-    assert default_image_uri("eu-west-1", "2.19") == (
-        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/tensorflow-inference:2.19-cpu"
-    )
-    assert default_image_uri("ap-east-1", "2.19").startswith("871362719292.dkr.ecr.ap-east-1.")
-    assert ".amazonaws.com.cn/" in default_image_uri("cn-north-1", "2.19")
-    custom = DeployConfig(endpoint_name="e", role_arn=ROLE, image_uri="my/image:1")
-    assert spec_from_config(custom, "m", "1", "s3://b/k", "us-east-1").image_uri == "my/image:1"
 
 
 def test_create_model_config_and_endpoint_on_moto(clients, package_url):
@@ -211,29 +201,3 @@ def test_throttling_is_retryable_and_validation_is_not(package_url, clients):
             with pytest.raises(DeliveryError, match=code) as caught:
                 deploy_endpoint(spec, sagemaker=client, s3=s3, wait_timeout=1)
         assert caught.value.retryable is retryable
-
-
-@pytest.mark.parametrize(
-    ("deploy", "push_uri", "match"),
-    [
-        (DeployConfig(enabled=True, role_arn=ROLE), "s3://b/p", "endpoint_name is not set"),
-        (DeployConfig(enabled=True, endpoint_name="e"), "s3://b/p", "role_arn is not set"),
-        (DeployConfig(enabled=True, endpoint_name="e_1", role_arn=ROLE), "s3://b", "letters"),
-        (DeployConfig(enabled=True, endpoint_name="e", role_arn=ROLE), None, "not an s3://"),
-    ],
-)
-def test_enabled_deploy_config_is_checked_up_front(deploy, push_uri, match):
-    with pytest.raises(PipelineInputError, match=match):
-        check_deploy_config(deploy, push_uri)
-    check_deploy_config(DeployConfig(), None)  # disabled: nothing to check
-
-
-def test_deploy_task_creates_endpoint_and_artifact(prefect_harness, package_url, monkeypatch):
-    from tasks.delivery import deploy_to_sagemaker
-
-    endpoint = f"task-{uuid.uuid4().hex[:8]}"
-    deploy = DeployConfig(enabled=True, endpoint_name=endpoint, role_arn=ROLE, wait_timeout=5)
-    result = deploy_to_sagemaker(deploy, "lstm-forecaster", "3", package_url)
-    assert result.action == "create" and result.status == "InService"
-    described = boto3.client("sagemaker").describe_endpoint(EndpointName=endpoint)
-    assert described["EndpointStatus"] == "InService"

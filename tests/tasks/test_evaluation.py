@@ -1,4 +1,4 @@
-"""evaluate / diagnose / compare / bless / register: leaderboard, tests, the blessing gate."""
+"""The evaluate, diagnose, compare and bless tasks: leaderboard, tests, the blessing gate."""
 
 from __future__ import annotations
 
@@ -11,43 +11,12 @@ from mlflow import MlflowClient
 from lstm_model.config import PipelineConfig
 from lstm_model.delivery.pyfunc import log_forecaster
 from lstm_model.delivery.registry import promote
-from lstm_model.evaluation.metrics import forecast_metrics
-from lstm_model.modeling.forecast import one_step_forecasts
-from lstm_model.modeling.transform import SeriesTransform
 from tasks.delivery import export, register
 from tasks.evaluation import bless_challenger, compare, diagnose, evaluate
 
 SMALL = PipelineConfig().with_overrides(
     evaluation={"arima_max_p": 1, "arima_max_q": 1, "arima_seasonal": False}
 )
-
-
-def test_metrics_on_known_values():
-    actual = np.array([1.0, 2.0, 3.0, 4.0])
-    predicted = np.array([1.0, 2.0, 2.0, 6.0])
-    train = np.array([0.0, 1.0, 3.0, 6.0])  # naive in-sample MAE = (1 + 2 + 3) / 3 = 2
-    m = forecast_metrics(actual, predicted, train)
-    assert m["mse"] == pytest.approx(5 / 4)
-    assert m["rmse"] == pytest.approx(np.sqrt(5 / 4))
-    assert m["mae"] == pytest.approx(3 / 4)
-    assert m["r2"] == pytest.approx(1 - 5 / 5)
-    assert m["mase"] == pytest.approx((3 / 4) / 2)
-    assert m["smape"] == pytest.approx(100 / 4 * (2 * 1 / 5 + 2 * 2 / 10))
-    seasonal = forecast_metrics(actual, predicted, np.array([0.0, 5.0, 2.0, 9.0]), season=2)
-    assert seasonal["mase"] == pytest.approx((3 / 4) / 3)
-    assert forecast_metrics(np.zeros(2), np.zeros(2), train)["smape"] == 0.0
-
-
-def test_one_step_forecasts_use_only_earlier_values():
-    transform = SeriesTransform(differencing=1, lookback=3, mean=0.0, scale=1.0)
-    values = np.random.default_rng(0).normal(size=30).cumsum()
-    forecasts = one_step_forecasts(lambda w: w.mean(axis=(1, 2)), transform, values)
-    assert np.isnan(forecasts[:4]).all() and not np.isnan(forecasts[4:]).any()
-    changed = values.copy()
-    changed[20:] += 100
-    np.testing.assert_allclose(
-        one_step_forecasts(lambda w: w.mean(axis=(1, 2)), transform, changed)[:21], forecasts[:21]
-    )
 
 
 def _series(data):

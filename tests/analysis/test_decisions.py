@@ -1,22 +1,16 @@
-"""The analyze task: ADF/KPSS pick differencing, ACF/PACF pick season and lookback."""
+"""The analysis decisions: ADF/KPSS pick differencing, ACF/PACF pick season and lookback."""
 
 from __future__ import annotations
 
-import mlflow
 import numpy as np
-import pytest
-from conftest import as_series, make_series
+from conftest import make_series
 
-from lstm_model.analysis.candidates import candidate_preprocessings
 from lstm_model.analysis.decisions import (
     analyze_series,
     calendar_season,
-    periodogram_period,
-    seasonal_strength,
 )
 from lstm_model.analysis.stationarity import check_stationarity, choose_differencing
-from lstm_model.config import AnalysisConfig, PipelineConfig
-from tasks.analysis import analyze
+from lstm_model.config import AnalysisConfig
 
 RNG = np.random.default_rng(0)
 
@@ -76,15 +70,6 @@ def test_weak_season_is_kept_but_not_differenced():
     assert analyze_series(values, "MS", config).seasonal_differencing == 1
 
 
-def test_seasonal_strength_and_periodogram():
-    rng = np.random.default_rng(6)
-    t = np.arange(240)
-    season = 10 * np.sin(2 * np.pi * t / 12)
-    assert seasonal_strength(season + rng.normal(0, 1, 240), 12) > 0.9
-    assert seasonal_strength(rng.normal(0, 1, 240), 12) < 0.5
-    assert periodogram_period(season + rng.normal(0, 1, 240)) == pytest.approx(12, abs=0.5)
-
-
 def test_trend_stationary_series_is_recognised_and_still_differenced():
     rng = np.random.default_rng(4)
     values = 0.05 * np.arange(300) + rng.normal(size=300)
@@ -140,44 +125,6 @@ def test_calendar_seasons():
     assert calendar_season(None) is None
 
 
-def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_run, tmp_path):
-    frame = make_series(200)
-    values = frame["value"].to_numpy()
-    config = PipelineConfig().with_overrides(
-        analysis__candidate_folds=1, analysis__candidate_epochs=3
-    )
-    first = analyze(as_series(values, "MS"), config, tmp_path)
-    future_changed = values.copy()
-    future_changed[-30:] = 1e6  # the test part: validation rows may score candidates, test never
-    # Exogenous columns ride along in columns 1..k; the analysis reads the target only.
-    second = analyze(
-        as_series(np.column_stack([future_changed, RNG.normal(size=200)]), "MS"), config, tmp_path
-    )
-    assert first == second
-    run = mlflow.get_run(active_run.info.run_id)
-    assert run.data.params["season"] == "12"
-    assert run.data.params["seasonal_differencing"] == "1"
-    assert {"adf_pvalue_d0", "kpss_pvalue_d0", "adf_pvalue_d0_D1", "seasonal_strength"} <= set(
-        run.data.metrics
-    )
-    assert run.data.tags["white_noise"] == "false"
-    artifacts = {
-        a.path for a in mlflow.MlflowClient().list_artifacts(active_run.info.run_id, "analysis")
-    }
-    expected = {"acf.png", "pacf.png", "stl.png", "analysis.json"}
-    assert {f"analysis/{name}" for name in expected} <= artifacts
-    report = mlflow.artifacts.load_dict(f"runs:/{active_run.info.run_id}/analysis/analysis.json")
-    assert report["seasonal_differencing"] == 1 and report["checks"][0]["verdict"]
-
-
-def test_task_warns_on_white_noise(prefect_harness, active_run, tmp_path):
-    config = PipelineConfig().with_overrides(analysis__candidate_epochs=3)
-    analyze(as_series(RNG.normal(size=200), None), config, tmp_path)
-    tags = mlflow.get_run(active_run.info.run_id).data.tags
-    assert tags["white_noise"] == "true"
-    assert "Ljung-Box" in tags["analysis_warning"]
-
-
 def _growing_season(n=160, seed=9):
     """Like UK quarterly gas: a trend and a season whose amplitude grows with the level."""
     rng = np.random.default_rng(seed)
@@ -200,24 +147,3 @@ def test_box_cox_off_keeps_the_original_scale():
     analysis = analyze_series(_growing_season(), "QS", AnalysisConfig(box_cox="off"))
     assert analysis.box_cox_lambda is None and analysis.guerrero_lambda is None
     assert "Box-Cox off" in analysis.notes[0]
-
-
-def test_candidates_are_the_tests_choice_then_box_cox_and_seasonal_alternatives():
-    values = _growing_season()
-    analysis = analyze_series(values, "QS", AnalysisConfig())
-    candidates = candidate_preprocessings(values, analysis, AnalysisConfig())
-    assert candidates[0] == analysis.preprocessing
-    assert len(set(candidates)) == len(candidates) == 4
-    assert {(c.box_cox_lambda is None, c.seasonal_differencing) for c in candidates} == {
-        (False, 1),
-        (True, 1),
-        (False, 0),
-        (True, 0),
-    }
-    assert all(c.lookback >= 4 for c in candidates)
-    off = AnalysisConfig(compare_candidates=False)
-    assert candidate_preprocessings(values, analysis, off) == [analysis.preprocessing]
-    # No season and no positive values: nothing to toggle.
-    noise = RNG.normal(size=200)
-    plain = analyze_series(noise, None, AnalysisConfig())
-    assert candidate_preprocessings(noise, plain, AnalysisConfig()) == [plain.preprocessing]

@@ -1,18 +1,13 @@
-"""The preprocess task: chronological split, train-only scaler, windows cut after the split."""
+"""The transform: chronological split, train-only scaler, windows cut after the split."""
 
 from __future__ import annotations
 
-import mlflow
 import numpy as np
 import pytest
-from conftest import as_series, make_series
+from conftest import make_series
 
-from lstm_model.analysis.decisions import SeriesAnalysis
-from lstm_model.config import PipelineConfig
-from lstm_model.data.values import model_values
 from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.transform import SeriesTransform, chronological_split, prepare
-from tasks.modeling import preprocess
 
 VALUES = make_series(150)["value"].to_numpy()
 
@@ -112,29 +107,3 @@ def test_transform_refuses_other_columns_and_seasonal_difference_without_season(
         transform.windows(VALUES, 0, 100)
     with pytest.raises(ValueError, match="season > 1"):
         SeriesTransform.fit(VALUES, 0, 3, seasonal_differencing=1, season=1)
-
-
-def test_model_values_puts_the_target_first():
-    frame = make_series(30)
-    frame["rain"] = np.arange(30.0)
-    np.testing.assert_array_equal(model_values(frame, "value"), frame["value"].to_numpy())
-    matrix = model_values(frame, "value", ("rain",))
-    assert matrix.shape == (30, 2) and (matrix[:, 1] == np.arange(30.0)).all()
-    with pytest.raises(PipelineInputError, match="snow"):
-        model_values(frame, "value", ("snow",))
-
-
-def test_task_logs_split_sizes_and_scalers(prefect_harness, active_run):
-    analysis = SeriesAnalysis(1, 12, 12, "MS", [], [], [], 0.1, seasonal_differencing=1)
-    values = np.column_stack([VALUES, np.arange(len(VALUES), dtype=float)])
-    config = PipelineConfig().with_overrides(data__exogenous=("rain",))
-    data = preprocess(as_series(values, "MS", ("rain",)), analysis, config)
-    params = mlflow.get_run(active_run.info.run_id).data.params
-    assert params["train_rows"] == str(data.bounds.train[1])
-    assert params["warmup"] == str(12 + 1 + 12)
-    assert float(params["scaler_mean"]) == pytest.approx(data.transform.mean)
-    assert float(params["scaler_mean_rain"]) == pytest.approx(
-        np.arange(data.bounds.train[1]).mean()
-    )
-    assert data.transform.columns == ("value", "rain")
-    assert data.x_train.shape[1:] == (12, 2)

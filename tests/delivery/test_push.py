@@ -1,26 +1,21 @@
-"""Packaging and delivery of an exported model: real SavedModel, real boto3 over HTTP to moto,
-real Prefect tasks."""
+"""Pushing a package: real boto3 over HTTP to moto, a local folder, URI forms, verification."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tarfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import boto3
-import numpy as np
 import pytest
 from conftest import free_port
 
-from lstm_model.delivery import push as delivery
+from lstm_model.delivery import push
 from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import DeliveryError, PushVerificationError, push_package
 from lstm_model.errors import PipelineInputError
@@ -40,67 +35,6 @@ def saved_model(tiny_export):
 @pytest.fixture
 def package(saved_model, tmp_path) -> Path:
     return package_model(saved_model[0], MODEL, 3, tmp_path / "pkg")
-
-
-# ---------------------------------------------------------------- packaging
-
-
-def test_package_has_sagemaker_tfs_layout_and_loads(saved_model, package, tmp_path):
-    import tensorflow as tf
-
-    with tarfile.open(package) as tar:
-        names = tar.getnames()
-        infos = tar.getmembers()
-        tar.extractall(tmp_path / "x", filter="data")
-    assert names == sorted(names)
-    assert all(name == MODEL or name.startswith(f"{MODEL}/3") for name in names)
-    for member in ("saved_model.pb", "fingerprint.pb", "preprocessing.json", "assets"):
-        assert f"{MODEL}/3/{member}" in names
-    assert f"{MODEL}/3/variables/variables.index" in names
-    assert any(n.startswith(f"{MODEL}/3/variables/variables.data-") for n in names)
-    assert {(i.mtime, i.uid, i.gid, i.uname) for i in infos} == {(0, 0, 0, "")}
-
-    # What SageMaker's TFS container unpacks must serve the same numbers as the model.
-    serve = tf.saved_model.load(str(tmp_path / "x" / MODEL / "3")).signatures["serving_default"]
-    batch = np.arange(8, dtype="float32").reshape(2, 4, 1)
-    served = next(iter(serve(window=tf.constant(batch)).values())).numpy()
-    np.testing.assert_allclose(served, saved_model[1].predict(batch, verbose=0), rtol=1e-6)
-
-
-def test_package_checksum_is_deterministic(saved_model, package, tmp_path):
-    copy = shutil.copytree(saved_model[0], tmp_path / "copy")
-    for path in copy.rglob("*"):
-        os.utime(path, (1_000_000, 1_000_000))  # different mtimes must not matter
-    again = package_model(copy, MODEL, "3", tmp_path / "again")
-    assert _sha(again) == _sha(package)
-    assert _sha(package_model(copy, MODEL, 4, tmp_path / "v4")) != _sha(package)
-
-
-@pytest.mark.parametrize(
-    ("setup", "version", "match"),
-    [
-        (lambda d: d.mkdir(), 1, r"no saved_model.pb\). Export"),
-        (lambda d: None, 1, "not a TensorFlow SavedModel"),
-        (lambda d: shutil.copytree(d.parent.parent / "sm", d), "v1", "not a non-negative"),
-    ],
-    ids=["no-pb", "no-dir", "bad-version"],
-)
-def test_package_rejects_bad_input(saved_model, tmp_path, setup, version, match):
-    shutil.copytree(saved_model[0], tmp_path / "sm")
-    folder = tmp_path / "in" / "model"
-    folder.parent.mkdir()
-    setup(folder)
-    with pytest.raises(PipelineInputError, match=match):
-        package_model(folder, MODEL, version, tmp_path / "out")
-
-
-def test_package_refuses_output_inside_savedmodel(saved_model, tmp_path):
-    folder = shutil.copytree(saved_model[0], tmp_path / "sm")
-    with pytest.raises(PipelineInputError, match="inside the SavedModel"):
-        package_model(folder, MODEL, 1, folder / "out")
-
-
-# ---------------------------------------------------------------- S3
 
 
 def test_push_to_s3_lands_at_key_with_metadata(package, s3_bucket, moto_endpoint):
@@ -199,9 +133,6 @@ def test_access_denied_is_clear_final_and_keeps_secrets_out(
     assert secret not in str(caught.value) and secret not in caplog.text
 
 
-# ---------------------------------------------------------------- local and URIs
-
-
 @pytest.mark.parametrize("form", ["none", "file-uri", "plain-path"])
 def test_push_to_local_folder(package, tmp_path, form):
     store = tmp_path / "store"
@@ -220,7 +151,7 @@ def test_local_copy_that_differs_fails_verification(package, tmp_path, monkeypat
     def corrupt(src, dst, **kwargs):
         Path(dst).write_bytes(b"corrupted" + Path(src).read_bytes()[9:])
 
-    monkeypatch.setattr(delivery.shutil, "copyfile", corrupt)
+    monkeypatch.setattr(push.shutil, "copyfile", corrupt)
     with pytest.raises(PushVerificationError, match="does not match"):
         push_package(package, MODEL, 3, None, tmp_path / "store")
 
@@ -252,86 +183,3 @@ def test_metadata_must_fit_s3_headers(package, tmp_path):
         push_package(package, MODEL, 3, None, tmp_path, {"note": "café"})
     with pytest.raises(PipelineInputError, match="S3 allows 2048"):
         push_package(package, MODEL, 3, None, tmp_path, {"big": "x" * 3000})
-
-
-# ---------------------------------------------------------------- Prefect tasks
-
-
-def test_prefect_tasks_package_push_and_record_artifact(
-    prefect_harness, saved_model, s3_bucket, tmp_path
-):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    from tasks.delivery import package_model_task, push_model
-
-    name = f"m-{uuid.uuid4().hex[:8]}"
-    pkg = package_model_task(saved_model[0], name, 2, tmp_path)
-    result = push_model(pkg, name, 2, f"s3://{s3_bucket}/models", tmp_path, {"run-id": "r"})
-    assert result.uri == f"s3://{s3_bucket}/models/{name}/2/model.tar.gz"
-
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"model-package-{name}"]))
-        )
-    assert len(artifacts) == 1
-    assert result.uri in artifacts[0].data and result.sha256 in artifacts[0].data
-
-
-def _counting(monkeypatch, behaviour):
-    """Replace the task's push_package with ``behaviour`` and count the attempts."""
-    import tasks.delivery
-
-    calls: list[float] = []
-
-    def fake(*args, **kwargs):
-        calls.append(time.monotonic())
-        return behaviour(len(calls), *args, **kwargs)
-
-    monkeypatch.setattr(tasks.delivery, "push_package", fake)
-    return calls
-
-
-# Outside a flow run Prefect warns that it cannot ship the failure's log lines to the API.
-NO_FLOW_LOG_WARNING = "ignore:Logger 'prefect.task_runs' attempted:UserWarning"
-
-
-@pytest.mark.filterwarnings(NO_FLOW_LOG_WARNING)
-def test_prefect_push_fails_fast_on_input_error(prefect_harness, package, monkeypatch):
-    from tasks.delivery import push_model
-
-    calls = _counting(monkeypatch, lambda n, *a, **k: push_package(*a, **k))
-    started = time.monotonic()
-    state = push_model(package, MODEL, 3, "s3:/typo", Path("x"), return_state=True)
-    assert state.is_failed()
-    assert isinstance(state.result(raise_on_failure=False), PipelineInputError)
-    # One attempt, and no 2 s backoff: retry_condition_fn refused to retry.
-    assert len(calls) == 1 and time.monotonic() - started < 2
-
-
-def test_prefect_push_retries_transient_errors(prefect_harness, package, tmp_path, monkeypatch):
-    from tasks.delivery import push_model
-
-    def flaky(n, *args, **kwargs):
-        if n < 3:
-            raise DeliveryError("S3 throttled", retryable=True)
-        return push_package(*args, **kwargs)
-
-    calls = _counting(monkeypatch, flaky)
-    fast = push_model.with_options(retry_delay_seconds=0)  # keeps retries and the condition
-    result = fast(package, MODEL, 3, None, tmp_path)
-    assert len(calls) == 3 and result.sha256 == _sha(package)
-
-
-@pytest.mark.filterwarnings(NO_FLOW_LOG_WARNING)
-def test_prefect_push_does_not_retry_refused_access(prefect_harness, package, monkeypatch):
-    from tasks.delivery import push_model
-
-    def refused(n, *args, **kwargs):
-        raise DeliveryError("Access denied", retryable=False)
-
-    calls = _counting(monkeypatch, refused)
-    state = push_model.with_options(retry_delay_seconds=0)(
-        package, MODEL, 3, None, Path("x"), return_state=True
-    )
-    assert state.is_failed() and len(calls) == 1
