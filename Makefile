@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml uv.lock
 run: $(STAMP)  ## retrain on the bundled El Niño series with the embedded defaults
 	$(VENV)/bin/lstm-pipeline retrain $(DATA)
 
-test: $(STAMP)  ## lint and run the whole test suite
+test: $(STAMP)  ## lint, type-check and run the whole test suite
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 predict: $(STAMP)  ## forecast the last 24 months with the champion

@@ -92,7 +92,7 @@ def write_forecasts(
     model = _load_model(model_uri)
     exogenous = model_columns(model)[1:]
     if exogenous:
-        frame = load_series(data_path, time_column, target, exogenous=exogenous)
+        frame = load_series(data_path, time_column, target, exogenous=tuple(exogenous))
     validate_series(
         frame, time_column, target, min_rows=1, source=str(data_path), exogenous=exogenous
     ).raise_for_failures()

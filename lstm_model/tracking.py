@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import keras
 import mlflow
@@ -40,13 +41,15 @@ def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
 
 
 @contextlib.contextmanager
-def mlflow_trial_scope(trial_id: str, hyperparameters: dict) -> Iterator[Callable[[dict], None]]:
+def mlflow_trial_scope(
+    trial_id: str, hyperparameters: dict[str, Any]
+) -> Iterator[Callable[[dict[str, float]], None]]:
     """A nested MLflow run around one tuner trial, with its hyperparameters as params."""
     with mlflow.start_run(run_name=f"trial-{trial_id}", nested=True):
         mlflow.set_tag("trial_id", trial_id)
         mlflow.log_params(hyperparameters)
         try:
-            yield lambda metrics: mlflow.log_metrics(metrics)
+            yield _log_metrics
         except BaseException:
             # Keras Tuner records the failure and goes on; the nested run says so too.
             mlflow.set_tag("trial_status", "FAILED")
@@ -54,7 +57,12 @@ def mlflow_trial_scope(trial_id: str, hyperparameters: dict) -> Iterator[Callabl
         mlflow.set_tag("trial_status", "COMPLETED")
 
 
-class EpochMetricsLogger(keras.callbacks.Callback):
+def _log_metrics(metrics: dict[str, float]) -> None:
+    mlflow.log_metrics(metrics)
+
+
+# keras is untyped: its Callback base is Any to mypy.
+class EpochMetricsLogger(keras.callbacks.Callback):  # type: ignore[misc]
     """Logs every epoch's losses to the active MLflow run, as curves in the UI.
 
     Epochs are buffered and written in one batch when a fit ends: one database write per
@@ -66,14 +74,14 @@ class EpochMetricsLogger(keras.callbacks.Callback):
         self.prefix = prefix
         self._pending: list[Metric] = []
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         now = int(time.time() * 1000)
         self._pending.extend(
             Metric(f"{self.prefix}{key}", float(value), now, epoch)
             for key, value in (logs or {}).items()
         )
 
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         run = mlflow.active_run()
         if run is not None and self._pending:
             MlflowClient().log_batch(run.info.run_id, metrics=self._pending)

@@ -67,7 +67,9 @@ def analyze(series: TimeSeries, config: PipelineConfig, work_dir: Path) -> Serie
         }
     )
     mlflow.log_table(pd.DataFrame(selection.rows()), "analysis/candidates.json")
-    metrics = {"ljung_box_pvalue": analysis.ljung_box_pvalue}
+    metrics: dict[str, float] = {}
+    if analysis.ljung_box_pvalue is not None:  # always measured by analyze_series
+        metrics["ljung_box_pvalue"] = analysis.ljung_box_pvalue
     if analysis.guerrero_lambda is not None:
         metrics["guerrero_lambda"] = analysis.guerrero_lambda
     if analysis.seasonal_strength is not None:

@@ -10,6 +10,7 @@ part only: the caller passes train values. Plots live in :mod:`lstm_model.analys
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,7 @@ class SeriesAnalysis:
         """Notes that should reach the user as warnings (logs and an MLflow tag)."""
         return [note for note in self.notes if note.startswith("warning:")]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
@@ -156,7 +157,7 @@ def detect_season(
 
     def is_peak(lag: int) -> bool:
         right = acf_values[lag + 1] if lag < max_lag else -np.inf
-        return acf_values[lag] >= acf_values[lag - 1] and acf_values[lag] >= right
+        return bool(acf_values[lag] >= acf_values[lag - 1] and acf_values[lag] >= right)
 
     if expected and expected <= max_lag and expected * 2 <= n_obs:
         value = acf_values[expected]

@@ -36,9 +36,8 @@ def box_cox(values: np.ndarray, lam: float) -> np.ndarray:
         The transformed values, same shape.
     """
     floored = np.maximum(np.asarray(values, dtype=float), POSITIVE_FLOOR)
-    if lam == 0:
-        return np.log(floored)
-    return (floored**lam - 1.0) / lam
+    transformed: np.ndarray = np.log(floored) if lam == 0 else (floored**lam - 1.0) / lam
+    return transformed
 
 
 def inverse_box_cox(values: np.ndarray, lam: float) -> np.ndarray:
@@ -52,9 +51,10 @@ def inverse_box_cox(values: np.ndarray, lam: float) -> np.ndarray:
         Values in original units; ``lam * z + 1`` is floored at 0 for lambda > 0.
     """
     values = np.asarray(values, dtype=float)
-    if lam == 0:
-        return np.exp(values)
-    return np.maximum(lam * values + 1.0, 0.0) ** (1.0 / lam)
+    original: np.ndarray = (
+        np.exp(values) if lam == 0 else np.maximum(lam * values + 1.0, 0.0) ** (1.0 / lam)
+    )
+    return original
 
 
 def guerrero_lambda(train_values: np.ndarray, season: int) -> float | None:

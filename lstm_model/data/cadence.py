@@ -56,8 +56,10 @@ class Cadence:
         if self.months is not None:
             ordinals = stamps.tz_localize(None).to_period("M").asi8
             # Aligned months divide exactly; a stray one is floored and shows as a 0 step.
-            return ((ordinals - ordinals[0]) // self.months).astype(np.int64)
-        return ((stamps - stamps[0]) // self.step).to_numpy().astype(np.int64)
+            steps: np.ndarray = ((ordinals - ordinals[0]) // self.months).astype(np.int64)
+            return steps
+        fixed: np.ndarray = ((stamps - stamps[0]) // self.step).to_numpy().astype(np.int64)
+        return fixed
 
     def grid(self, start: pd.Timestamp, count: int) -> pd.DatetimeIndex:
         """``count`` regular timestamps from ``start`` (which must lie on the cadence)."""

@@ -152,7 +152,8 @@ def read_s3(uri: str) -> bytes:
     # boto3 reads AWS_ENDPOINT_URL itself; passing it keeps older botocore honest too.
     client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     try:
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        content: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return content
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
         raise PipelineInputError(
@@ -185,8 +186,9 @@ def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
             f"Supported types are {supported}; convert the file or rename it to match its format."
         )
     if isinstance(path, str):  # s3://: read once into memory; series files are small
-        content: Path | io.BytesIO = io.BytesIO(read_s3(path))
-        size = len(content.getbuffer())
+        buffer = io.BytesIO(read_s3(path))
+        content: Path | io.BytesIO = buffer
+        size = len(buffer.getbuffer())
     elif not path.is_file():
         raise PipelineInputError(
             f"Data file not found: {path} (working directory {Path.cwd()}). "

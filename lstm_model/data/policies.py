@@ -327,7 +327,8 @@ def _short_inner_runs(missing: np.ndarray, max_gap: int) -> np.ndarray:
     # the last (neither can be interpolated).
     run_id = np.cumsum(~missing)
     lengths = np.bincount(run_id[missing], minlength=known + 1)
-    return missing & (run_id > 0) & (run_id < known) & (lengths[run_id] <= max_gap)
+    fill: np.ndarray = missing & (run_id > 0) & (run_id < known) & (lengths[run_id] <= max_gap)
+    return fill
 
 
 def _outliers(

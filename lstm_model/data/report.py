@@ -146,7 +146,7 @@ class ValidationReport:
 def _show(value: Any) -> str:
     """A value as a user would recognise it from the file."""
     if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+        return str(value.isoformat())
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return "(empty)"
     return repr(value) if isinstance(value, str) else str(value)

@@ -233,7 +233,9 @@ def _data_docs_html(result: Any) -> str:
     from great_expectations.render.view import DefaultJinjaPageView
 
     try:
-        return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
+        page = ValidationResultsPageRenderer().render(result)
+        # GX leaves this renderer unannotated.
+        return str(DefaultJinjaPageView().render(page))  # type: ignore[no-untyped-call]
     except Exception as error:  # noqa: BLE001 - a rendering bug must not hide the verdict
         return f"<html><body><p>Data Docs could not be rendered: {error}</p></body></html>"
 
@@ -279,7 +281,7 @@ def _outcome(
             stamp = checked[time_column].iloc[int(position)].isoformat()
             value = (
                 f"{stamp} (no regular frequency)"
-                if value < 0
+                if value is not None and value < 0
                 else f"{stamp} ({value:g} step(s) after the previous row)"
             )
         examples.append((file_line(row), value))
@@ -316,7 +318,7 @@ def _progress_bars_off() -> Any:
     return ProgressBarsConfig(globally=False)
 
 
-class _Defaulting(dict):
+class _Defaulting(dict[str, Any]):
     """format_map that leaves unknown ``{names}`` in advice text as they are."""
 
     def __missing__(self, key: str) -> str:

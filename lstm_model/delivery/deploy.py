@@ -159,11 +159,12 @@ def _check_model_data(s3: Any, url: str) -> None:
         raise _other_error(exc, f"checking {url}") from exc
 
 
-def _sagemaker_call(client: Any, operation: str, **kwargs: Any) -> dict:
+def _sagemaker_call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
     from botocore.exceptions import ClientError
 
     try:
-        return getattr(client, operation)(**kwargs)
+        response: dict[str, Any] = getattr(client, operation)(**kwargs)
+        return response
     except ClientError as exc:
         raise _client_error(exc, f"sagemaker.{operation}") from exc
     except Exception as exc:
@@ -186,7 +187,7 @@ def _exists(client: Any, operation: str, **kwargs: Any) -> bool:
     return True
 
 
-def _describe_endpoint(client: Any, name: str) -> dict | None:
+def _describe_endpoint(client: Any, name: str) -> dict[str, Any] | None:
     if not _exists(client, "describe_endpoint", EndpointName=name):
         return None
     return _sagemaker_call(client, "describe_endpoint", EndpointName=name)
@@ -203,7 +204,7 @@ def _wait_in_service(
     deadline = time.monotonic() + timeout
     while True:
         current = _sagemaker_call(client, "describe_endpoint", EndpointName=name)
-        status = current["EndpointStatus"]
+        status = str(current["EndpointStatus"])
         on_new = current.get("EndpointConfigName") == config_name
         if status == "InService" and on_new:
             return status

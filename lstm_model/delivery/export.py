@@ -21,8 +21,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -101,17 +103,18 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
 
     lam = transform.box_cox_lambda
 
-    def box_cox(values):
+    def box_cox(values: Any) -> Any:
         # Same arithmetic as lstm_model.analysis.variance.box_cox.
         floored = tf.maximum(values, POSITIVE_FLOOR)
         return tf.math.log(floored) if lam == 0 else (tf.pow(floored, lam) - 1.0) / lam
 
-    def inverse_box_cox(values):
+    def inverse_box_cox(values: Any) -> Any:
+        assert lam is not None  # only called for a Box-Cox transform
         if lam == 0:
             return tf.exp(values)
         return tf.pow(tf.maximum(lam * values + 1.0, 0.0), 1.0 / lam)
 
-    def serve(history):
+    def serve(history: Any) -> dict[str, Any]:
         target = history[:, :, 0]
         if lam is not None:
             target = box_cox(target)
@@ -128,7 +131,7 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
             forecast = inverse_box_cox(forecast)
         return {FORECAST_OUTPUT: forecast}
 
-    def windows(window):
+    def windows(window: Any) -> dict[str, Any]:
         return {FORECAST_OUTPUT: model(window, training=False)}
 
     archive = keras.export.ExportArchive()
@@ -155,7 +158,7 @@ def load_transform(directory: Path) -> SeriesTransform:
     return SeriesTransform.from_json((Path(directory) / PREPROCESSING_FILE).read_text())
 
 
-def load_history_predictor(directory: Path):
+def load_history_predictor(directory: Path) -> Callable[[np.ndarray], np.ndarray]:
     """Load the serving signature with plain TensorFlow.
 
     Returns:
@@ -168,13 +171,16 @@ def load_history_predictor(directory: Path):
 
     def predict(histories: np.ndarray) -> np.ndarray:
         histories = tf.constant(np.asarray(histories, dtype=np.float64))
-        return serve(**{HISTORY_INPUT: histories})[FORECAST_OUTPUT].numpy()
+        forecasts: np.ndarray = serve(**{HISTORY_INPUT: histories})[FORECAST_OUTPUT].numpy()
+        return forecasts
 
     predict.saved_model = loaded  # type: ignore[attr-defined]  # keep it alive with the function
     return predict
 
 
-def load_window_predictor(directory: Path):
+def load_window_predictor(
+    directory: Path,
+) -> tuple[Callable[[np.ndarray], np.ndarray], SeriesTransform]:
     """Load the ``windows`` signature with plain TensorFlow.
 
     Returns:
@@ -187,7 +193,8 @@ def load_window_predictor(directory: Path):
 
     def predict(windows: np.ndarray) -> np.ndarray:
         outputs = serve(**{WINDOW_INPUT: tf.constant(windows, dtype=tf.float32)})
-        return outputs[FORECAST_OUTPUT].numpy().reshape(-1)
+        forecasts: np.ndarray = outputs[FORECAST_OUTPUT].numpy().reshape(-1)
+        return forecasts
 
     predict.saved_model = loaded  # type: ignore[attr-defined]
     return predict, load_transform(directory)
@@ -242,7 +249,8 @@ def forecast_in_fresh_process(
                 f"(exit {result.returncode}): {tail}; refusing to register or push it"
             )
         with np.load(outputs) as loaded:
-            return loaded[FORECAST_OUTPUT]
+            forecasts: np.ndarray = loaded[FORECAST_OUTPUT]
+            return forecasts
 
 
 def verify_export(

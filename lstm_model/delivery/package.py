@@ -93,7 +93,7 @@ def package_model(
             "would contain itself. Write it elsewhere."
         )
 
-    members = [(name, None), (root, None)]
+    members: list[tuple[str, Path | None]] = [(name, None), (root, None)]
     members += [(f"{root}/{rel}", path) for rel, path in _walk(source) if rel]
     members.sort(key=lambda member: member[0])
     out_dir.mkdir(parents=True, exist_ok=True)

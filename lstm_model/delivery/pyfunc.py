@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PythonModel
 
 from lstm_model.delivery.registry import CHALLENGER, champion_version
 from lstm_model.modeling.transform import TARGET_COLUMN
@@ -40,10 +41,10 @@ SERVING_REQUIREMENTS = [
 ]
 
 
-class LSTMForecaster(mlflow.pyfunc.PythonModel):
+class LSTMForecaster(PythonModel):
     """Wraps the exported SavedModel's serving signature; needs no Keras to serve."""
 
-    def load_context(self, context) -> None:
+    def load_context(self, context: Any) -> None:
         from lstm_model.delivery.export import load_history_predictor, load_transform
 
         directory = context.artifacts["saved_model"]
@@ -52,7 +53,9 @@ class LSTMForecaster(mlflow.pyfunc.PythonModel):
         self.columns = list(transform.columns)
         self.warmup = transform.warmup
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         frame = pd.DataFrame(model_input)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:

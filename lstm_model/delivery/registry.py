@@ -273,7 +273,7 @@ def download_saved_model(model_name: str, version: str, dest: Path) -> Path:
             f"{model_name} v{version} has no SavedModel artifact 'saved_model': it was not "
             "registered by this pipeline, so there is nothing to package."
         )
-    return local / artifact
+    return local / str(artifact)
 
 
 def push_metadata(run_id: str | None, version: str, metrics: dict[str, float]) -> dict[str, str]:

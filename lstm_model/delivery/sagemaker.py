@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lstm_model.config import DeployConfig
@@ -76,7 +77,7 @@ def check_deploy_config(deploy: DeployConfig, push_uri: str | None) -> None:
             f"deploy.endpoint_name {deploy.endpoint_name!r} is not a SageMaker name: use 1-63 "
             "letters, digits and hyphens, starting and ending with a letter or digit."
         )
-    if parse_push_uri(push_uri, "unused").bucket is None:
+    if parse_push_uri(push_uri, Path("unused")).bucket is None:
         raise PipelineInputError(
             "SageMaker deployment is enabled but push.push_uri is not an s3:// URI: SageMaker "
             "loads the model package from S3 only. Set push_uri to s3://bucket/prefix."

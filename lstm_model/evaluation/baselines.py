@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -20,22 +21,25 @@ from lstm_model.config import EvaluationConfig
 
 def naive_forecast(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """The last observed value."""
-    return np.asarray(values, dtype=float)[np.asarray(targets) - 1]
+    forecasts: np.ndarray = np.asarray(values, dtype=float)[np.asarray(targets) - 1]
+    return forecasts
 
 
 def seasonal_naive_forecast(values: np.ndarray, targets: np.ndarray, season: int) -> np.ndarray:
     """The value one season ago (the naive forecast when there is no season)."""
-    return np.asarray(values, dtype=float)[np.asarray(targets) - max(season, 1)]
+    forecasts: np.ndarray = np.asarray(values, dtype=float)[np.asarray(targets) - max(season, 1)]
+    return forecasts
 
 
 def drift_forecast(values: np.ndarray, targets: np.ndarray, train_stop: int) -> np.ndarray:
     """The last value plus the average step of the training part (Hyndman's drift method)."""
     values = np.asarray(values, dtype=float)
     slope = (values[train_stop - 1] - values[0]) / (train_stop - 1)
-    return values[np.asarray(targets) - 1] + slope
+    forecasts: np.ndarray = values[np.asarray(targets) - 1] + slope
+    return forecasts
 
 
-def _one_step(results, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def _one_step(results: Any, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """One-step-ahead predictions at ``targets`` with the fitted parameters held fixed."""
     applied = results.apply(values[: int(targets[-1]) + 1], refit=False)
     return np.asarray(applied.predict(start=int(targets[0]), end=int(targets[-1])), dtype=float)

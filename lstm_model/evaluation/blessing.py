@@ -15,6 +15,7 @@ never takes the ``champion`` alias and is never pushed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from lstm_model.config import BlessingConfig
 from lstm_model.evaluation.comparison import Comparison
@@ -35,7 +36,7 @@ class BlessingDecision:
         verdict = "blessed" if self.blessed else "not blessed"
         return f"{verdict}: " + "; ".join(self.reasons)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "reason": self.reason}
 
 

@@ -14,7 +14,7 @@ degrees of freedom, which keeps the size right on short test parts. For one-step
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -35,9 +35,11 @@ def loss_differential(
     if a.shape != b.shape:
         raise ValueError(f"errors must be paired: shapes {a.shape} and {b.shape}")
     if loss == "squared":
-        return a**2 - b**2
+        squared: np.ndarray = a**2 - b**2
+        return squared
     if loss == "absolute":
-        return np.abs(a) - np.abs(b)
+        absolute: np.ndarray = np.abs(a) - np.abs(b)
+        return absolute
     raise ValueError(f"unknown loss {loss!r}: use squared or absolute")
 
 
@@ -135,7 +137,7 @@ class Comparison:
             out[f"{prefix}_{short[test]}_{loss}_p"] = p_value
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["tests"] = {f"{t}/{loss}": list(v) for (t, loss), v in self.tests.items()}
         return data
@@ -157,7 +159,7 @@ def compare_forecasts(
     b = np.asarray(opponent_errors, dtype=float)
     common = np.isfinite(a) & np.isfinite(b)
     a, b = a[common], b[common]
-    tests = {}
+    tests: dict[tuple[str, str], tuple[float, float]] = {}
     for loss in LOSSES:
         tests[("diebold_mariano", loss)] = diebold_mariano(a, b, loss, horizon)
         tests[("paired_t", loss)] = paired_t_test(a, b, loss)

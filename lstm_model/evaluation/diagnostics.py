@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -39,7 +40,7 @@ class ResidualDiagnostics:
             "normality_pvalue": self.normality_pvalue,
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -89,7 +90,7 @@ class Sensitivity:
     share: list[float]
     delta: float
 
-    def rows(self) -> list[dict]:
+    def rows(self) -> list[dict[str, Any]]:
         return [
             {"lag": lag, "mean_abs_change": a, "mean_change": c, "share": s}
             for lag, a, c, s in zip(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,8 @@ class TestEvaluation:
         }
 
     def errors(self, name: str = "model") -> np.ndarray:
-        return self.actual - self.forecasts[name]
+        errors: np.ndarray = self.actual - self.forecasts[name]
+        return errors
 
     @property
     def baselines(self) -> list[str]:
@@ -98,7 +100,7 @@ class TestEvaluation:
         """The baseline with the lowest test MSE."""
         return min(self.baselines, key=lambda name: self.metrics[name]["mse"])
 
-    def leaderboard(self) -> list[dict]:
+    def leaderboard(self) -> list[dict[str, Any]]:
         """One row per forecaster, best MSE first: model, MSE, RMSE, MAE, R², sMAPE, MASE."""
         rows = [{"model": name, **metrics} for name, metrics in self.metrics.items()]
         return sorted(rows, key=lambda row: row["mse"])

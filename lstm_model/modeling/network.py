@@ -40,7 +40,9 @@ class Architecture:
         return cls(**kwargs)
 
 
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
+def make_optimizer(
+    name: str, learning_rate: float, momentum: float = 0.9
+) -> keras.optimizers.Optimizer:
     """Adam, RMSprop or SGD with (Nesterov) momentum, all with gradient clipping.
 
     Clipping guards against the exploding gradients LSTMs meet on spikes.

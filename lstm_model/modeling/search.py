@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import keras_tuner as kt
@@ -26,7 +27,9 @@ from lstm_model.modeling.network import Architecture, build_lstm, define_space
 from lstm_model.modeling.transform import PreparedData, SeriesTransform
 
 # Opens a tracking scope around one trial; yields a function that records the trial's result.
-TrialScope = Callable[[str, dict], AbstractContextManager[Callable[[dict], None]]]
+TrialScope = Callable[
+    [str, dict[str, Any]], AbstractContextManager[Callable[[dict[str, float]], None]]
+]
 # Fresh Keras callbacks for one fit: fold 0 is the plain validation split, 1..k the walk-forward
 # folds (so e.g. per-epoch loggers can keep the folds' curves apart).
 CallbacksFactory = Callable[[int], list[keras.callbacks.Callback]]
@@ -103,7 +106,8 @@ def walk_forward_folds(data: PreparedData, lookback: int, k: int = 1) -> list[Fo
     return folds
 
 
-class ForecastHyperModel(kt.HyperModel):
+# keras-tuner is untyped: its base classes are Any to mypy (hence the ignores below).
+class ForecastHyperModel(kt.HyperModel):  # type: ignore[misc]
     """The LSTM search space, fitted on windows of the lookback each trial picks.
 
     Args:
@@ -138,14 +142,23 @@ class ForecastHyperModel(kt.HyperModel):
         define_space(hp, self.space, self.data.transform.lookback)
         architecture = Architecture.from_hyperparameters(hp)
         return build_lstm(
-            architecture.lookback,
+            _lookback(architecture),
             self.n_features,
             architecture,
             self.space.sgd_momentum,
             seed=self.seed,
         )
 
-    def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, **kwargs):
+    def fit(
+        self,
+        hp: kt.HyperParameters,
+        model: keras.Model,
+        *args: Any,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        epochs: int | None = None,
+        initial_epoch: int = 0,
+        **kwargs: Any,
+    ) -> Any:
         """Fit on the trial's windows with early stopping; the objective is ``val_loss``.
 
         The tuner's ``x``/``y`` are ignored: the windows depend on the trial's lookback.
@@ -155,7 +168,7 @@ class ForecastHyperModel(kt.HyperModel):
             folds' best validation losses (``val_loss``), each fold's, and the epochs run.
         """
         architecture = Architecture.from_hyperparameters(hp)
-        folds = self.folds(architecture.lookback)
+        folds = self.folds(_lookback(architecture))
         callbacks = list(callbacks or [])
         fit = {
             "epochs": epochs or self.space.epochs,
@@ -202,28 +215,40 @@ def _no_callbacks(fold: int) -> list[keras.callbacks.Callback]:
     return []
 
 
+def _lookback(architecture: Architecture) -> int:
+    """The trial's lookback: define_space always puts one in the hyperparameters."""
+    assert architecture.lookback is not None, "the search space always chooses a lookback"
+    return architecture.lookback
+
+
 @dataclass(frozen=True)
 class TrialSummary:
     trial_id: str
-    hyperparameters: dict
+    hyperparameters: dict[str, Any]
     val_loss: float
     epochs: int
     seconds: float
 
 
 @contextlib.contextmanager
-def _untracked(trial_id: str, hyperparameters: dict) -> Iterator[Callable[[dict], None]]:
-    yield lambda result: None
+def _untracked(
+    trial_id: str, hyperparameters: dict[str, Any]
+) -> Iterator[Callable[[dict[str, float]], None]]:
+    yield _ignore
 
 
-def _objective_and_epochs(result) -> tuple[float, int]:
+def _ignore(result: dict[str, float]) -> None:
+    pass
+
+
+def _objective_and_epochs(result: Any) -> tuple[float, int]:
     if isinstance(result, dict):
         return float(result["val_loss"]), int(result.get("epochs", 0))
     losses = result.history["val_loss"]
     return float(np.min(losses)), len(losses)
 
 
-class _Tracked:
+class _Tracked(kt.Tuner):  # type: ignore[misc]
     """Mixin for any Keras Tuner: a tracking scope per trial and a wall-clock budget.
 
     ``max_search_seconds`` is checked before each new trial: once spent, the oracle is told that
@@ -233,10 +258,10 @@ class _Tracked:
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         trial_scope: TrialScope | None = None,
         max_search_seconds: float | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.trial_scope = trial_scope or _untracked
@@ -245,11 +270,11 @@ class _Tracked:
         self.budget_exhausted = False
         self._search_started = time.monotonic()
 
-    def search(self, *args, **kwargs):
+    def search(self, *args: Any, **kwargs: Any) -> Any:
         self._search_started = time.monotonic()
         return super().search(*args, **kwargs)
 
-    def pre_create_trial(self):
+    def pre_create_trial(self) -> Any:
         elapsed = time.monotonic() - self._search_started
         started = len(self.oracle.trials)
         if self.max_search_seconds is not None and elapsed >= self.max_search_seconds and started:
@@ -257,7 +282,7 @@ class _Tracked:
             self.budget_exhausted = True
         return super().pre_create_trial()
 
-    def run_trial(self, trial, *args, **kwargs):
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         hyperparameters = dict(trial.hyperparameters.values)
         started = time.perf_counter()
         with self.trial_scope(trial.trial_id, hyperparameters) as record:
@@ -287,15 +312,15 @@ class _Tracked:
         return results
 
 
-class TrackedRandomSearch(_Tracked, kt.RandomSearch):
+class TrackedRandomSearch(_Tracked, kt.RandomSearch):  # type: ignore[misc]
     """Random search, tracked and budgeted."""
 
 
-class TrackedBayesianOptimization(_Tracked, kt.BayesianOptimization):
+class TrackedBayesianOptimization(_Tracked, kt.BayesianOptimization):  # type: ignore[misc]
     """Gaussian-process Bayesian optimisation, tracked and budgeted."""
 
 
-class TrackedHyperband(_Tracked, kt.Hyperband):
+class TrackedHyperband(_Tracked, kt.Hyperband):  # type: ignore[misc]
     """Hyperband (successive halving of epochs), tracked, budgeted and capped at max_trials."""
 
 
@@ -317,7 +342,7 @@ def make_tuner(
     trial_scope: TrialScope | None = None,
 ) -> _Tracked:
     """The tuner ``config.tuner`` names, minimising ``val_loss``."""
-    common = {
+    common: dict[str, Any] = {
         "objective": "val_loss",
         "seed": seed,
         "executions_per_trial": config.executions_per_trial,

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from lstm_model.analysis.candidates import Preprocessing
+from lstm_model.analysis.decisions import Preprocessing
 from lstm_model.config import MIN_TRAIN_WINDOWS
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture
@@ -187,8 +188,12 @@ def _fold_errors(
             ],
             verbose=0,
         )
+        def predict(windows: np.ndarray, model: Any = model) -> np.ndarray:
+            forecast: np.ndarray = model.predict(windows, batch_size=1024, verbose=0)
+            return forecast
+
         forecasts = one_step_forecasts(
-            lambda windows, model=model: model.predict(windows, batch_size=1024, verbose=0),
+            predict,
             transform,
             matrix[:stop],
         )[start:stop]

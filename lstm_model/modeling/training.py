@@ -101,7 +101,7 @@ def train_ensemble(
     architecture: Architecture,
     config: TrainingConfig,
     seed: int,
-    callbacks_for: Callable[[int], list] | None = None,
+    callbacks_for: Callable[[int], list[keras.callbacks.Callback]] | None = None,
     sgd_momentum: float = 0.9,
 ) -> FinalModel:
     """Fit ``config.ensemble_size`` members with seeds ``seed, seed + 1, ...`` and average them.
@@ -161,7 +161,7 @@ def refit_on_full_history(
     data: PreparedData,
     architecture: Architecture,
     evaluated: FinalModel,
-    callbacks_for: Callable[[int], list] | None = None,
+    callbacks_for: Callable[[int], list[keras.callbacks.Callback]] | None = None,
     sgd_momentum: float = 0.9,
 ) -> RefitModel:
     """Refit the evaluated procedure on all rows: what a forecaster in production learns from.

@@ -274,7 +274,8 @@ def _difference(target: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
         return target.copy()
     # Row r of the view is target[r : r + L]; its dot product with the reversed coefficients
     # is sum_k c[k] * target[t - k] for t = r + L - 1.
-    return sliding_window_view(target, len(coefficients)) @ coefficients[::-1]
+    differenced: np.ndarray = sliding_window_view(target, len(coefficients)) @ coefficients[::-1]
+    return differenced
 
 
 def _default_columns(count: int) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lstm_model.config import ServeConfig
 from lstm_model.service.metrics import CONTENT_TYPE, ServiceMetrics
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 ENDPOINTS = ("/invocations", "/predict", "/ping", "/health", "/metrics")
 PROTECTED = ("/invocations", "/predict")
 
-Handler = Callable[[Request, LoadedModel], Awaitable[dict[str, Any]]]
+Handler = Callable[[dict[str, Any], LoadedModel], Awaitable[dict[str, Any]]]
 
 
 def create_app(
@@ -114,7 +115,7 @@ def create_app(
     async def invocations(request: Request) -> Response:
         """SageMaker / TF Serving: ``{"instances": [window, ...]}`` -> ``{"predictions"}``."""
 
-        async def handle(payload: dict, model: LoadedModel) -> dict:
+        async def handle(payload: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
             windows = instances_to_windows(payload, model.forecaster, config.max_instances)
             return {"predictions": (await forecast(model, windows)).tolist()}
 
@@ -124,10 +125,12 @@ def create_app(
     async def predict(request: Request) -> Response:
         """Recent raw values (and exogenous columns, timestamps) -> forecasts, with the model."""
 
-        async def handle(payload: dict, model: LoadedModel) -> dict:
+        async def handle(payload: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
             parsed = predict_request(payload, model.forecaster, config.max_instances)
             values = (await forecast(model, parsed.windows)).tolist()
-            stamps = parsed.timestamps or [None] * len(values)
+            stamps: list[str | None] = [None] * len(values)
+            if parsed.timestamps:
+                stamps = [*parsed.timestamps]
             return {
                 "model": model.name,
                 "version": model.version,
@@ -178,11 +181,11 @@ class ObserveRequests:
     per request. Handlers leave ``model`` and ``error_kind`` in ``request.state`` for it.
     """
 
-    def __init__(self, app, metrics: ServiceMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -193,7 +196,7 @@ class ObserveRequests:
         state["request_id"] = request_id
         status = 500
 
-        async def send_with_id(message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

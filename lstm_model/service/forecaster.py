@@ -107,7 +107,8 @@ def load_forecaster(directory: Path) -> ServedForecaster:
 
     def predict(windows: np.ndarray) -> np.ndarray:
         history = tf.constant(windows, dtype=spec.dtype)
-        return signature(**{HISTORY_INPUT: history})[FORECAST_OUTPUT].numpy()
+        forecasts: np.ndarray = signature(**{HISTORY_INPUT: history})[FORECAST_OUTPUT].numpy()
+        return forecasts
 
     # The function keeps the loaded object (and so its variables) alive.
     predict.saved_model = loaded  # type: ignore[attr-defined]

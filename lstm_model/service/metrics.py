@@ -59,7 +59,9 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
-    def set_model(self, name: str, version: str, loaded_at: float, old_version: str | None = None):
+    def set_model(
+        self, name: str, version: str, loaded_at: float, old_version: str | None = None
+    ) -> None:
         """Point the model gauges at ``version`` (and drop ``old_version``'s info series)."""
         if old_version is not None and old_version != version:
             self.model_info.remove(name, old_version)

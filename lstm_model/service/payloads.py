@@ -146,7 +146,7 @@ def _check_batch(key: str, instances: Any, max_instances: int) -> None:
         )
 
 
-def _windows(key: str, instances: list, forecaster: ServedForecaster) -> np.ndarray:
+def _windows(key: str, instances: list[Any], forecaster: ServedForecaster) -> np.ndarray:
     warmup, features = forecaster.warmup, forecaster.n_features
     try:
         array = np.asarray(instances)
@@ -161,7 +161,7 @@ def _windows(key: str, instances: list, forecaster: ServedForecaster) -> np.ndar
         )
     )
     # Booleans hide in a numeric array as 0/1: look for them only when the fast path passed.
-    if not ok or _has_bool(instances):
+    if array is None or not ok or _has_bool(instances):
         _explain_structure(key, instances, warmup, features)
         raise RequestError(  # pragma: no cover - _explain_structure always raises
             422, "bad_shape", f'"{key}" must be windows of shape ({warmup}, {features})'
@@ -171,7 +171,7 @@ def _windows(key: str, instances: list, forecaster: ServedForecaster) -> np.ndar
     return array
 
 
-def _has_bool(instances: list) -> bool:
+def _has_bool(instances: list[Any]) -> bool:
     # Any Python loop over values runs only here, on the (small) request, never in the model.
     stack = [instances]
     while stack:
@@ -183,7 +183,7 @@ def _has_bool(instances: list) -> bool:
     return False
 
 
-def _explain_structure(key: str, instances: list, warmup: int, features: int) -> None:
+def _explain_structure(key: str, instances: list[Any], warmup: int, features: int) -> None:
     """Raise a RequestError for the first instance that is not a valid window."""
     row = "a number" if features == 1 else f"a row of {features} numbers [value, exogenous...]"
     for i, window in enumerate(instances):

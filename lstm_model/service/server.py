@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -25,6 +26,9 @@ from lstm_model.service.source import (
     load_model,
     parse_model_uri,
 )
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("lstm_model.service")
 
@@ -117,11 +121,11 @@ def build_service(model_uri: str, config: ServeConfig, api_key: str | None) -> M
     return ModelService(source, holder, metrics, app, watcher)
 
 
-def _event(message: str, model: LoadedModel, **fields) -> None:
+def _event(message: str, model: LoadedModel, **fields: Any) -> None:
     log.info(message, extra={"fields": {"model": model.name, "version": model.version, **fields}})
 
 
-def uvicorn_server(app: FastAPI, host: str, port: int):
+def uvicorn_server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
     """A uvicorn server for ``app``; its own logging stays as configured by the caller."""
     import uvicorn
 
@@ -153,7 +157,7 @@ class BackgroundServer:
         self.url = f"http://{host}:{port}"
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
 

@@ -108,7 +108,8 @@ def resolve_version(source: ModelSource) -> str:
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(MlflowClient().get_model_version_by_alias(source.name, source.alias).version)
+        alias = source.alias or ""
+        return str(MlflowClient().get_model_version_by_alias(source.name, alias).version)
     except MlflowException as error:
         raise PipelineInputError(
             f"{source.uri}: the registry has no version of {source.name!r} with alias "
@@ -144,9 +145,9 @@ def _saved_model_path(model_root: Path, name: str, version: str) -> str:
     if SAVED_MODEL_ARTIFACT not in artifacts:
         raise PipelineInputError(
             f"version {version} of {name!r} carries no '{SAVED_MODEL_ARTIFACT}' artifact: it "
-            "was not registered by this pipeline (lstm_model.tracking.log_forecaster)"
+            "was not registered by this pipeline (lstm_model.delivery.pyfunc.log_forecaster)"
         )
-    return artifacts[SAVED_MODEL_ARTIFACT]["path"]
+    return str(artifacts[SAVED_MODEL_ARTIFACT]["path"])
 
 
 class RegistryWatcher(threading.Thread):
