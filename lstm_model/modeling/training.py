@@ -10,8 +10,9 @@ import keras
 import numpy as np
 
 from lstm_model.config import TrainingConfig
+from lstm_model.modeling.folds import refit_transform
 from lstm_model.modeling.network import Architecture, average_models, build_lstm
-from lstm_model.modeling.search import refit_transform, seed_everything
+from lstm_model.modeling.search import seed_everything
 from lstm_model.modeling.transform import PreparedData, SeriesTransform
 
 

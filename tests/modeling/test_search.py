@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from lstm_model.config import TuningConfig
-from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.search import search_architecture, walk_forward_folds
+from lstm_model.modeling.search import search_architecture
 from lstm_model.modeling.training import with_lookback
 
 TINY = {"epochs": 2, "patience": 1, "units": (4,), "max_layers": 1}
@@ -40,29 +39,6 @@ def test_same_seed_same_search(trained, tmp_path):
     np.testing.assert_allclose(
         [t.val_loss for t in first.trials], [t.val_loss for t in second.trials], rtol=1e-4
     )
-
-
-def test_walk_forward_folds_expand_and_fit_their_own_scaler(trained):
-    _, data, _ = trained
-    folds = walk_forward_folds(data, data.transform.lookback, k=3)
-    val_start, val_stop = data.bounds.validation
-    length = val_stop - val_start
-    assert [f.validation for f in folds] == [
-        (val_start - 2 * length, val_start - length),
-        (val_start - length, val_start),
-        (val_start, val_stop),
-    ]
-    assert folds[-1].x_train is data.x_train  # the last fold is the plain split
-    assert all(len(f.y_validation) == length for f in folds)
-    # Fold 1's scaler saw only its own training rows: its scaled training targets are
-    # standardised (mean 0 over the differenced training part), not the full split's.
-    first = folds[0]
-    assert len(first.y_train) == first.train_stop - data.transform.warmup
-    assert abs(first.y_train.mean()) < 0.2 and not np.allclose(
-        first.y_train[:10], data.y_train[:10]
-    )
-    with pytest.raises(PipelineInputError, match="cv_folds"):
-        walk_forward_folds(data, data.transform.lookback, k=10)
 
 
 def test_lookback_search_and_cv_objective(trained, tmp_path):
