@@ -99,7 +99,7 @@ class AnalysisConfig(_Section):
 
 
 class TuningConfig(_Section):
-    """Keras Tuner search over LSTM architectures (see lstm_model/model.py for the space)."""
+    """Keras Tuner search over LSTM architectures (the space: lstm_model/modeling/network.py)."""
 
     tuner: Literal["random", "bayesian", "hyperband"] = "random"
     max_trials: int = Field(8, ge=1, description="Also caps Hyperband's brackets.")

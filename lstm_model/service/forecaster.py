@@ -18,7 +18,7 @@ import numpy as np
 
 from lstm_model.errors import PipelineInputError
 
-# The export's contract (lstm_model/export.py); repeated here so that loading a model for
+# The export's contract (lstm_model/delivery/export.py); repeated here so that loading a model for
 # serving imports TensorFlow only, not Keras or the training code.
 SERVING_SIGNATURE = "serving_default"
 HISTORY_INPUT = "history"
@@ -100,7 +100,7 @@ def load_forecaster(directory: Path) -> ServedForecaster:
         raise PipelineInputError(
             f"the SavedModel in {directory} has no '{SERVING_SIGNATURE}' signature taking raw "
             f"histories '{HISTORY_INPUT}' (batch, warmup, features); it was exported before the "
-            "serving signature existed. Retrain, or re-export it with lstm_model.export."
+            "serving signature existed. Retrain, or re-export it with lstm_model.delivery.export."
         )
     _, warmup, n_features = spec.shape.as_list()
     columns, lookback = _columns(directory, n_features)
