@@ -114,8 +114,8 @@ def test_package_in_s3_reloads_and_predicts_like_the_registered_model(
 def test_shipped_model_is_the_refit_on_every_row_while_evaluation_used_the_train_fit(
     first_run, flow_env, tmp_path
 ):
-    from lstm_model.export import load_transform
-    from lstm_model.preprocess import SeriesTransform
+    from lstm_model.delivery.export import load_transform
+    from lstm_model.modeling.transform import SeriesTransform
 
     run = mlflow.get_run(first_run.run_id)
     assert run.data.tags["shipped_model"] == "refit on the full history"
