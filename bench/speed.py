@@ -69,11 +69,11 @@ def bench_overhead(repeats: int) -> dict:
     from prefect import flow
 
     from lstm_model.config import PipelineConfig
-    from lstm_model.model import Architecture
-    from lstm_model.preprocess import prepare
+    from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.training import train_final
+    from lstm_model.modeling.transform import prepare
     from lstm_model.tracking import configure_tracking
-    from lstm_model.training import train_final
-    from tasks.training import train
+    from tasks.modeling import train
 
     config = PipelineConfig()
     data = prepare(monthly_series()["value"].to_numpy(), 1, 12, 0.15, 0.15)
@@ -105,7 +105,7 @@ def bench_overhead(repeats: int) -> dict:
 
 def bench_windowing() -> dict:
     """Cut 1 M points into lookback-24 windows (difference, scale, window)."""
-    from lstm_model.preprocess import SeriesTransform
+    from lstm_model.modeling.transform import SeriesTransform
 
     values = np.cumsum(np.random.default_rng(0).normal(size=1_000_000))
     transform = SeriesTransform.fit(values[:700_000], 1, 24)
@@ -121,9 +121,9 @@ def bench_windowing() -> dict:
 def bench_inference() -> dict:
     """Exported SavedModel's serving signature (raw history in, original units out): a batch
     of 1,000 windows, and single-window latency."""
-    from lstm_model.export import export_saved_model, load_history_predictor
-    from lstm_model.model import Architecture, build_lstm
-    from lstm_model.preprocess import SeriesTransform
+    from lstm_model.delivery.export import export_saved_model, load_history_predictor
+    from lstm_model.modeling.network import Architecture, build_lstm
+    from lstm_model.modeling.transform import SeriesTransform
 
     transform = SeriesTransform.fit(np.arange(100.0), 1, 24)
     model = build_lstm(24, 1, Architecture(layers=2, units=64), seed=0)
