@@ -130,6 +130,7 @@ def as_series(values, frequency: str | None = "MS", exogenous: tuple[str, ...] |
 
 # --- series files for the data-stage tests ----------------------------------------------
 
+
 def monthly_csv(path: Path, n: int = 48, values: list | None = None) -> Path:
     """A clean monthly series, ``n`` rows, header ``timestamp,value``."""
     import pandas as pd
@@ -257,3 +258,24 @@ def tiny_export(tmp_path_factory):
     model.export(str(folder), verbose=False)
     (folder / "preprocessing.json").write_text('{"lookback": 4}')
     return folder, model
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, computed independently of the code under test."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def saved_model(tiny_export):
+    """The tiny SavedModel folder and the model that made it."""
+    return tiny_export
+
+
+@pytest.fixture
+def package(saved_model, tmp_path) -> Path:
+    """A SageMaker-layout package of the tiny SavedModel: lstm-forecaster version 3."""
+    from lstm_model.delivery.package import package_model
+
+    return package_model(saved_model[0], "lstm-forecaster", 3, tmp_path / "pkg")

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import sha256_of
 
 from lstm_model.delivery.package import check_model_name, package_model, sha256_file, version_dir
 from lstm_model.errors import PipelineInputError
 
 MODEL = "lstm-forecaster"
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def saved_model(tiny_export):
-    return tiny_export
-
-
-@pytest.fixture
-def package(saved_model, tmp_path) -> Path:
-    return package_model(saved_model[0], MODEL, 3, tmp_path / "pkg")
 
 
 def test_package_has_sagemaker_tfs_layout_and_loads(saved_model, package, tmp_path):
@@ -58,8 +43,8 @@ def test_package_checksum_is_deterministic(saved_model, package, tmp_path):
     for path in copy.rglob("*"):
         os.utime(path, (1_000_000, 1_000_000))  # different mtimes must not matter
     again = package_model(copy, MODEL, "3", tmp_path / "again")
-    assert _sha(again) == _sha(package)
-    assert _sha(package_model(copy, MODEL, 4, tmp_path / "v4")) != _sha(package)
+    assert sha256_of(again) == sha256_of(package)
+    assert sha256_of(package_model(copy, MODEL, 4, tmp_path / "v4")) != sha256_of(package)
 
 
 @pytest.mark.parametrize(
@@ -100,4 +85,4 @@ def test_version_folders_and_model_names_are_checked():
 def test_sha256_file_matches_hashlib(tmp_path):
     path = tmp_path / "blob"
     path.write_bytes(bytes(range(256)) * 9000)  # more than one 1 MiB chunk
-    assert sha256_file(path) == _sha(path)
+    assert sha256_file(path) == sha256_of(path)

@@ -13,28 +13,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import free_port
+from conftest import free_port, sha256_of
 
 from lstm_model.delivery import push
-from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import DeliveryError, PushVerificationError, push_package
 from lstm_model.errors import PipelineInputError
 
 MODEL = "lstm-forecaster"
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def saved_model(tiny_export):
-    return tiny_export
-
-
-@pytest.fixture
-def package(saved_model, tmp_path) -> Path:
-    return package_model(saved_model[0], MODEL, 3, tmp_path / "pkg")
 
 
 def test_push_to_s3_lands_at_key_with_metadata(package, s3_bucket, moto_endpoint):
@@ -48,7 +33,7 @@ def test_push_to_s3_lands_at_key_with_metadata(package, s3_bucket, moto_endpoint
     )
     key = f"models/prod/{MODEL}/3/model.tar.gz"
     assert result.uri == f"s3://{s3_bucket}/{key}"
-    assert (result.sha256, result.size_bytes) == (_sha(package), package.stat().st_size)
+    assert (result.sha256, result.size_bytes) == (sha256_of(package), package.stat().st_size)
 
     # Read back with an explicit endpoint: the push itself only had AWS_ENDPOINT_URL.
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
@@ -140,7 +125,7 @@ def test_push_to_local_folder(package, tmp_path, form):
     result = push_package(package, MODEL, 3, uri, store, {"run-id": "r1"})
     dest = store / MODEL / "3" / "model.tar.gz"
     assert result.uri == str(dest.resolve())
-    assert _sha(dest) == result.sha256 == _sha(package)
+    assert sha256_of(dest) == result.sha256 == sha256_of(package)
     sidecar = json.loads((dest.parent / "model.tar.gz.metadata.json").read_text())
     assert sidecar["sha256"] == result.sha256 and sidecar["metadata"]["run-id"] == "r1"
     # Pushing the same package again (even onto itself) is fine.

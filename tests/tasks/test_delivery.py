@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +11,7 @@ import mlflow
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import sha256_of
 from mlflow import MlflowClient
 
 from lstm_model.config import DeployConfig
@@ -22,7 +22,6 @@ from lstm_model.delivery.export import (
     load_history_predictor,
     load_window_predictor,
 )
-from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import DeliveryError, push_package
 from lstm_model.delivery.pyfunc import history_frame
 from lstm_model.delivery.registry import champion_version
@@ -104,20 +103,6 @@ def test_second_version_keeps_champion_until_promoted(
 MODEL = "lstm-forecaster"
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def saved_model(tiny_export):
-    return tiny_export
-
-
-@pytest.fixture
-def package(saved_model, tmp_path) -> Path:
-    return package_model(saved_model[0], MODEL, 3, tmp_path / "pkg")
-
-
 def test_prefect_tasks_package_push_and_record_artifact(
     prefect_harness, saved_model, s3_bucket, tmp_path
 ):
@@ -181,7 +166,7 @@ def test_prefect_push_retries_transient_errors(prefect_harness, package, tmp_pat
     calls = _counting(monkeypatch, flaky)
     fast = push_model.with_options(retry_delay_seconds=0)  # keeps retries and the condition
     result = fast(package, MODEL, 3, None, tmp_path)
-    assert len(calls) == 3 and result.sha256 == _sha(package)
+    assert len(calls) == 3 and result.sha256 == sha256_of(package)
 
 
 @pytest.mark.filterwarnings(NO_FLOW_LOG_WARNING)
