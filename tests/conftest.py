@@ -279,3 +279,22 @@ def package(saved_model, tmp_path) -> Path:
     from lstm_model.delivery.package import package_model
 
     return package_model(saved_model[0], "lstm-forecaster", 3, tmp_path / "pkg")
+
+
+@pytest.fixture
+def clients(moto_endpoint):
+    """boto3 SageMaker and S3 clients on moto's server over HTTP."""
+    import boto3
+
+    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    return sagemaker, s3
+
+
+@pytest.fixture
+def package_url(clients, s3_bucket):
+    """A pushed package (the bytes do not matter to SageMaker's control plane)."""
+    _, s3 = clients
+    key = "models/lstm-forecaster/3/model.tar.gz"
+    s3.put_object(Bucket=s3_bucket, Key=key, Body=b"package")
+    return f"s3://{s3_bucket}/{key}"

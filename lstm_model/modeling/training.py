@@ -131,15 +131,14 @@ def train_ensemble(
             config,
             member_seed,
             callbacks=callbacks_for(i) if callbacks_for else None,
-            name=f"member_{i}" if len(seeds) > 1 else "lstm_forecaster",
+            name=_member_name(i, len(seeds)),
             sgd_momentum=sgd_momentum,
         )
         members.append(member)
         histories.append(history)
-    model = average_models(members)
-    if len(members) > 1:
-        model.compile(loss="mse")  # for evaluate(); the members keep their own optimizers
-    return FinalModel(model, seeds, histories, [float(np.min(h["val_loss"])) for h in histories])
+    return FinalModel(
+        _ensemble(members), seeds, histories, [float(np.min(h["val_loss"])) for h in histories]
+    )
 
 
 def best_epochs(final: FinalModel) -> list[int]:
@@ -196,7 +195,7 @@ def refit_on_full_history(
             x.shape[-1],
             architecture,
             sgd_momentum,
-            f"member_{i}" if len(epochs) > 1 else "lstm_forecaster",
+            _member_name(i, len(epochs)),
             member_seed,
         )
         member.fit(
@@ -209,7 +208,17 @@ def refit_on_full_history(
             verbose=0,
         )
         members.append(member)
+    return RefitModel(_ensemble(members), transform, len(data.values), len(y), epochs)
+
+
+def _member_name(index: int, count: int) -> str:
+    """Members of an ensemble need distinct names inside the averaged model."""
+    return f"member_{index}" if count > 1 else "lstm_forecaster"
+
+
+def _ensemble(members: list[keras.Model]) -> keras.Model:
+    """The members averaged into one model (the member itself when there is one)."""
     model = average_models(members)
     if len(members) > 1:
-        model.compile(loss="mse")
-    return RefitModel(model, transform, len(data.values), len(y), epochs)
+        model.compile(loss="mse")  # for evaluate(); the members keep their own optimizers
+    return model

@@ -24,22 +24,6 @@ ROLE = "arn:aws:iam::123456789012:role/lstm-sagemaker-execution"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:"
 
 
-@pytest.fixture
-def clients(moto_endpoint):
-    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name="us-east-1")
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    return sagemaker, s3
-
-
-@pytest.fixture
-def package_url(clients, s3_bucket):
-    """A pushed package (the bytes do not matter to SageMaker's control plane)."""
-    _, s3 = clients
-    key = "models/lstm-forecaster/3/model.tar.gz"
-    s3.put_object(Bucket=s3_bucket, Key=key, Body=b"package")
-    return f"s3://{s3_bucket}/{key}"
-
-
 def _spec(url: str, endpoint: str, version: str = "3", **kw) -> EndpointSpec:
     deploy = DeployConfig(enabled=True, endpoint_name=endpoint, role_arn=ROLE, **kw)
     return spec_from_config(deploy, "lstm-forecaster", version, url, "us-east-1")

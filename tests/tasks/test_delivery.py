@@ -186,22 +186,6 @@ def test_prefect_push_does_not_retry_refused_access(prefect_harness, package, mo
 ROLE = "arn:aws:iam::123456789012:role/lstm-sagemaker-execution"
 
 
-@pytest.fixture
-def clients(moto_endpoint):
-    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name="us-east-1")
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    return sagemaker, s3
-
-
-@pytest.fixture
-def package_url(clients, s3_bucket):
-    """A pushed package (the bytes do not matter to SageMaker's control plane)."""
-    _, s3 = clients
-    key = "models/lstm-forecaster/3/model.tar.gz"
-    s3.put_object(Bucket=s3_bucket, Key=key, Body=b"package")
-    return f"s3://{s3_bucket}/{key}"
-
-
 def test_deploy_task_creates_endpoint_and_artifact(prefect_harness, package_url, monkeypatch):
     from tasks.delivery import deploy_to_sagemaker
 
