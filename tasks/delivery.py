@@ -23,7 +23,12 @@ from prefect.tasks import exponential_backoff
 
 from lstm_model.config import DeployConfig
 from lstm_model.delivery.deploy import DeployResult, deploy_endpoint, make_clients
-from lstm_model.delivery.export import describe_signature, export_saved_model, verify_export
+from lstm_model.delivery.export import (
+    FreshTensorFlow,
+    describe_signature,
+    export_saved_model,
+    verify_export,
+)
 from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import PushResult, push_package
 from lstm_model.delivery.pyfunc import log_forecaster
@@ -50,8 +55,9 @@ def export(
     A mismatch raises :class:`~lstm_model.delivery.export.ExportVerificationError`, which stops
     the flow before register and push.
     """
-    directory = export_saved_model(model, transform, work_dir / "saved_model")
-    check = verify_export(directory, model, transform, values)
+    with FreshTensorFlow() as fresh:  # imports TensorFlow while the export is written
+        directory = export_saved_model(model, transform, work_dir / "saved_model")
+        check = verify_export(directory, model, transform, values, fresh=fresh)
     mlflow.log_metrics(
         {
             "export_max_abs_difference": check.max_abs_difference,

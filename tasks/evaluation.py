@@ -3,6 +3,7 @@ statistical comparison with the best baseline and the champion, and the blessing
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import keras
@@ -31,12 +32,9 @@ from lstm_model.evaluation.diagnostics import (
     residual_diagnostics,
 )
 from lstm_model.evaluation.metrics import TestEvaluation, evaluate_on_test, plot_forecast
+from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.transform import PreparedData
-
-
-def _predictor(model: keras.Model):
-    return lambda windows: model.predict(windows, batch_size=1024, verbose=0)
 
 
 def _target(values: np.ndarray) -> np.ndarray:
@@ -56,7 +54,8 @@ def evaluate(
 ) -> TestEvaluation:
     """One-step forecasts on the test part in original units, with every baseline on the same
     points; the leaderboard goes to MLflow (table + metrics) and to a Prefect table artifact."""
-    forecasts = one_step_forecasts(_predictor(model), data.transform, data.values)[:-1]
+    predict = functools.partial(predict_windows, model)
+    forecasts = one_step_forecasts(predict, data.transform, data.values)[:-1]
     targets = np.arange(*data.bounds.test)
     target = _target(data.values)
     baselines = baseline_forecasts(
@@ -125,7 +124,10 @@ def diagnose(
     mlflow.log_artifact(str(plot), "plots")
 
     sensitivity = perturbation_sensitivity(
-        _predictor(model), data.x_test, data.transform.scale, config.evaluation.sensitivity_delta
+        functools.partial(predict_windows, model),
+        data.x_test,
+        data.transform.scale,
+        config.evaluation.sensitivity_delta,
     )
     mlflow.log_table(pd.DataFrame(sensitivity.rows()), "diagnostics/sensitivity.json")
     plot = plot_sensitivity(sensitivity, work_dir / "plots" / "sensitivity.png")

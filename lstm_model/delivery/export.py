@@ -16,6 +16,7 @@ The SavedModel has two signatures:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -30,6 +31,7 @@ import keras
 import numpy as np
 
 from lstm_model.analysis.variance import POSITIVE_FLOOR
+from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.transform import SeriesTransform
 
@@ -41,12 +43,14 @@ HISTORY_INPUT = "history"
 FORECAST_OUTPUT = "forecast"
 WINDOW_INPUT = "window"
 
-# Run by a fresh interpreter: plain TensorFlow and NumPy only, no code of ours.
+# Run by a fresh interpreter: plain TensorFlow and NumPy only, no code of ours. It imports
+# TensorFlow first (the slow part) and only then waits for the paths on stdin.
 _CHECK_SCRIPT = """
+import json
 import sys
 import numpy as np
 import tensorflow as tf
-directory, inputs, outputs = sys.argv[1:4]
+directory, inputs, outputs = json.loads(sys.stdin.readline())
 serve = tf.saved_model.load(directory).signatures["serving_default"]
 history = np.load(inputs)["history"]
 forecast = serve(history=tf.constant(history, dtype=tf.float64))["forecast"].numpy()
@@ -213,44 +217,69 @@ def sample_histories(
     return np.ascontiguousarray(histories[-count:]), targets[-count:]
 
 
-def forecast_in_fresh_process(
-    directory: Path, histories: np.ndarray, timeout: float = 180
-) -> np.ndarray:
-    """Run the serving signature in a new Python process that imports only TensorFlow.
+class FreshTensorFlow:
+    """A new Python process that imports only TensorFlow, then serves one SavedModel once.
 
     A fresh interpreter proves the SavedModel stands alone: no Keras objects, custom code or
-    state of this process can leak into the answer.
+    state of this process can leak into the answer. Importing TensorFlow takes several seconds,
+    so the process starts when this object is made and imports while the caller is still
+    writing the SavedModel; :meth:`serve` hands it the paths.
 
-    Raises:
-        ExportVerificationError: when the process fails or times out.
+    Use it as a context manager so the process and its folder go away on errors too.
     """
-    with tempfile.TemporaryDirectory(prefix="export-check-") as tmp:
-        inputs, outputs = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
+
+    def __init__(self, timeout: float = 180) -> None:
+        self.timeout = timeout
+        self._folder = tempfile.TemporaryDirectory(prefix="export-check-")
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _CHECK_SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            cwd=self._folder.name,
+        )
+
+    def __enter__(self) -> FreshTensorFlow:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def serve(self, directory: Path, histories: np.ndarray) -> np.ndarray:
+        """Forecasts of the SavedModel's serving signature for raw ``histories``.
+
+        Raises:
+            ExportVerificationError: when the process fails or times out.
+        """
+        folder = Path(self._folder.name)
+        inputs, outputs = folder / "inputs.npz", folder / "outputs.npz"
         np.savez(inputs, history=np.asarray(histories, dtype=np.float64))
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        request = json.dumps([str(directory), str(inputs), str(outputs)]) + "\n"
         try:
-            result = subprocess.run(
-                [sys.executable, "-c", _CHECK_SCRIPT, str(directory), str(inputs), str(outputs)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=env,
-                cwd=tmp,
-            )
+            _, stderr = self._process.communicate(request, timeout=self.timeout)
         except subprocess.TimeoutExpired as error:
             raise ExportVerificationError(
-                f"loading {directory} with plain TensorFlow took over {timeout} s; "
+                f"loading {directory} with plain TensorFlow took over {self.timeout} s; "
                 "refusing to register or push it"
             ) from error
-        if result.returncode != 0:
-            tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+        if self._process.returncode != 0:
+            tail = "\n".join(stderr.strip().splitlines()[-5:])
             raise ExportVerificationError(
                 f"a fresh TensorFlow process could not serve {directory} "
-                f"(exit {result.returncode}): {tail}; refusing to register or push it"
+                f"(exit {self._process.returncode}): {tail}; refusing to register or push it"
             )
         with np.load(outputs) as loaded:
             forecasts: np.ndarray = loaded[FORECAST_OUTPUT]
             return forecasts
+
+    def close(self) -> None:
+        """Stop the process if it is still running and remove its folder."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+        self._folder.cleanup()
 
 
 def verify_export(
@@ -260,6 +289,7 @@ def verify_export(
     values: np.ndarray,
     tolerance: float = 1e-6,
     count: int = 64,
+    fresh: FreshTensorFlow | None = None,
 ) -> ExportCheck:
     """Serve sample histories from the export in a fresh process and compare with the pipeline.
 
@@ -274,6 +304,8 @@ def verify_export(
         values: The series, (n,) or (n, 1 + k); the last ``count`` forecastable steps are used.
         tolerance: Relative tolerance; float32 inside the network keeps honest exports ~1e-9.
         count: Number of sample histories.
+        fresh: A process started ahead (it imports TensorFlow while the export is written);
+            None starts one now.
 
     Returns:
         The sizes of the differences.
@@ -282,10 +314,14 @@ def verify_export(
         ExportVerificationError: when any forecast is off or the export cannot be served.
     """
     histories, targets = sample_histories(transform, values, count)
-    expected = one_step_forecasts(
-        lambda windows: model.predict(windows, batch_size=1024, verbose=0), transform, values
-    )[targets]
-    served = forecast_in_fresh_process(directory, histories)
+    expected = one_step_forecasts(functools.partial(predict_windows, model), transform, values)[
+        targets
+    ]
+    if fresh is None:
+        with FreshTensorFlow() as process:
+            served = process.serve(directory, histories)
+    else:
+        served = fresh.serve(directory, histories)
     if served.shape != expected.shape:
         raise ExportVerificationError(
             f"the SavedModel in {directory} returned {served.shape} forecasts for "

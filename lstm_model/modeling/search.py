@@ -22,6 +22,7 @@ import keras_tuner as kt
 import numpy as np
 
 from lstm_model.config import TuningConfig
+from lstm_model.modeling.fitting import fit_windows
 from lstm_model.modeling.folds import Fold, walk_forward_folds
 from lstm_model.modeling.network import Architecture, build_lstm, define_space
 from lstm_model.modeling.transform import PreparedData
@@ -100,20 +101,20 @@ class ForecastHyperModel(kt.HyperModel):  # type: ignore[misc]
         folds = self.folds(_lookback(architecture))
         callbacks = list(callbacks or [])
         fit = {
-            "epochs": epochs or self.space.epochs,
             "batch_size": architecture.batch_size,
-            "shuffle": True,  # windows of the training part only; each is self-contained
-            "verbose": 0,
+            "epochs": epochs or self.space.epochs,
+            "seed": self.seed or 0,
         }
         early_stopping = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=self.space.patience, restore_best_weights=True
         )
         if len(folds) == 1:
             fold = folds[0]
-            return model.fit(
+            return fit_windows(
+                model,
                 fold.x_train,
                 fold.y_train,
-                validation_data=(fold.x_validation, fold.y_validation),
+                validation=(fold.x_validation, fold.y_validation),
                 callbacks=[early_stopping, *callbacks, *self.callbacks_for(0)],
                 initial_epoch=initial_epoch,
                 **fit,
@@ -123,10 +124,11 @@ class ForecastHyperModel(kt.HyperModel):  # type: ignore[misc]
             last = i == len(folds)
             # The tuner's model (Hyperband may have loaded weights into it) fits the last fold.
             fold_model = model if last else self.build(hp)
-            history = fold_model.fit(
+            history = fit_windows(
+                fold_model,
                 fold.x_train,
                 fold.y_train,
-                validation_data=(fold.x_validation, fold.y_validation),
+                validation=(fold.x_validation, fold.y_validation),
                 callbacks=[copy.copy(early_stopping), *callbacks, *self.callbacks_for(i)],
                 initial_epoch=initial_epoch if last else 0,
                 **fit,

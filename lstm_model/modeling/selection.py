@@ -14,9 +14,9 @@ unemployment), the small LSTM on 2 — the two models like different inputs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -156,11 +156,13 @@ def _fold_errors(
 ) -> list[float]:
     import keras
 
+    from lstm_model.modeling.fitting import fit_windows, initial_state, predict_windows
     from lstm_model.modeling.network import build_lstm
     from lstm_model.modeling.search import seed_everything
 
     architecture = fit.architecture
     errors = []
+    model, reset = None, None  # one model per candidate, reset for each fold (one tracing)
     for start, stop in fold_blocks(bounds, folds):
         transform = SeriesTransform.fit(
             matrix[:start],
@@ -175,27 +177,25 @@ def _fold_errors(
         x_train, y_train = transform.windows(matrix, 0, start)
         x_validation, y_validation = transform.windows(matrix, start, stop)
         seed_everything(seed)
-        model = build_lstm(transform.lookback, matrix.shape[1], architecture, seed=seed)
-        model.fit(
+        if model is None or reset is None:
+            model = build_lstm(transform.lookback, matrix.shape[1], architecture, seed=seed)
+            reset = initial_state(model)
+        else:
+            reset()
+        fit_windows(
+            model,
             x_train,
             y_train,
-            validation_data=(x_validation, y_validation),
+            validation=(x_validation, y_validation),
             epochs=fit.epochs,
             batch_size=architecture.batch_size,
-            shuffle=True,
+            seed=seed,
             callbacks=[
                 keras.callbacks.EarlyStopping(patience=SCORING_PATIENCE, restore_best_weights=True)
             ],
-            verbose=0,
         )
-        def predict(windows: np.ndarray, model: Any = model) -> np.ndarray:
-            forecast: np.ndarray = model.predict(windows, batch_size=1024, verbose=0)
-            return forecast
-
         forecasts = one_step_forecasts(
-            predict,
-            transform,
-            matrix[:stop],
+            functools.partial(predict_windows, model), transform, matrix[:stop]
         )[start:stop]
         errors.append(float(np.mean(np.abs(matrix[start:stop, 0] - forecasts))))
     return errors

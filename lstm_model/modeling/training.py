@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from lstm_model.config import TrainingConfig
+from lstm_model.modeling.fitting import fit_windows
 from lstm_model.modeling.folds import refit_transform
 from lstm_model.modeling.network import Architecture, average_models, build_lstm
 from lstm_model.modeling.search import seed_everything
@@ -69,20 +70,20 @@ def train_final(
     model = build_lstm(
         data.transform.lookback, data.x_train.shape[-1], architecture, sgd_momentum, name, seed
     )
-    history = model.fit(
+    history = fit_windows(
+        model,
         data.x_train,
         data.y_train,
-        validation_data=(data.x_validation, data.y_validation),
+        validation=(data.x_validation, data.y_validation),
         epochs=config.epochs,
         batch_size=architecture.batch_size,
-        shuffle=True,  # windows of the training part only; each is self-contained
+        seed=seed,
         callbacks=[
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience, restore_best_weights=True
             ),
             *(callbacks or []),
         ],
-        verbose=0,
     )
     return model, {key: [float(v) for v in values] for key, values in history.history.items()}
 
@@ -198,14 +199,14 @@ def refit_on_full_history(
             _member_name(i, len(epochs)),
             member_seed,
         )
-        member.fit(
+        fit_windows(
+            member,
             x,
             y,
             epochs=member_epochs,
             batch_size=architecture.batch_size,
-            shuffle=True,  # windows of the whole series; each is self-contained
+            seed=member_seed,
             callbacks=callbacks_for(i) if callbacks_for else None,
-            verbose=0,
         )
         members.append(member)
     return RefitModel(_ensemble(members), transform, len(data.values), len(y), epochs)

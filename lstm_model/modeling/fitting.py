@@ -1,0 +1,130 @@
+"""How every network in the pipeline is fitted: on tf.data pipelines built once per fit.
+
+Keras' ``fit`` on NumPy arrays wraps them in a fresh data adapter and iterator every epoch,
+and evaluates the validation arrays the same way. On the few hundred windows of a typical
+series that fixed cost (~0.1 s per epoch) is larger than the LSTM's own compute; cached,
+prefetched datasets cut an epoch of a two-layer LSTM on 330 windows from 0.18 s to 0.08 s
+(bench/speed.py has the whole-retrain effect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Validation windows are few; one batch evaluates them in one graph call.
+VALIDATION_BATCH = 4096
+
+
+def window_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None
+) -> tf.data.Dataset:
+    """Batches of (window, target) pairs, reshuffled every epoch when a seed is given.
+
+    Shuffling reorders whole windows, each cut from one side of a split, so no value crosses a
+    cut-off; the seed makes the order, and so the fit, reproducible.
+
+    Args:
+        x: Windows, (n, lookback, features).
+        y: Targets, (n, outputs).
+        batch_size: Windows per gradient step.
+        shuffle_seed: None keeps chronological order (validation, evaluation).
+
+    Returns:
+        A cached, prefetched dataset.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32))
+    ).cache()
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def fit_windows(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    initial_epoch: int = 0,
+) -> keras.callbacks.History:
+    """``model.fit`` on shuffled training windows, with an optional validation set.
+
+    Args:
+        model: A compiled model.
+        x: Training windows.
+        y: Training targets.
+        batch_size: Windows per gradient step.
+        epochs: Last epoch (early stopping in ``callbacks`` may end sooner).
+        seed: Seeds the per-epoch shuffle.
+        validation: Validation windows and targets, scored after every epoch.
+        callbacks: Keras callbacks (early stopping, logging).
+        initial_epoch: First epoch (Hyperband resumes trials).
+
+    Returns:
+        Keras' History of the fit.
+    """
+    validation_data = (
+        window_dataset(*validation, VALIDATION_BATCH) if validation is not None else None
+    )
+    history: keras.callbacks.History = model.fit(
+        window_dataset(x, y, batch_size, shuffle_seed=seed),
+        validation_data=validation_data,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset reshuffles itself; Keras' flag only applies to arrays
+        verbose=0,
+    )
+    return history
+
+
+def initial_state(model: keras.Model) -> Callable[[], None]:
+    """A function that puts ``model`` (weights and optimizer) back to its just-built state.
+
+    Refitting one model from that state is the same fit as building it anew from the same
+    seed, without Keras tracing its training and prediction graphs again (2-3 s per model,
+    more than a whole fit of a small LSTM on a short series takes).
+
+    Args:
+        model: A compiled model, not yet fitted.
+
+    Returns:
+        The reset function.
+    """
+    model.optimizer.build(model.trainable_variables)
+    weights = model.get_weights()
+    optimizer_values = [variable.numpy() for variable in model.optimizer.variables]
+
+    def reset() -> None:
+        model.set_weights(weights)
+        for variable, value in zip(model.optimizer.variables, optimizer_values, strict=True):
+            variable.assign(value)
+
+    return reset
+
+
+def predict_windows(model: keras.Model, windows: np.ndarray) -> np.ndarray:
+    """The model's outputs for ``windows``, in one graph whatever their number.
+
+    ``model.predict`` on arrays traces a new graph for every new array length (the last
+    batch's shape is baked in); a dataset with an unknown batch size is traced once.
+
+    Args:
+        model: A fitted model.
+        windows: (n, lookback, features).
+
+    Returns:
+        The outputs, (n, outputs).
+    """
+    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(windows, dtype=np.float32))
+    forecast: np.ndarray = model.predict(dataset.batch(VALIDATION_BATCH), verbose=0)
+    return forecast
