@@ -174,16 +174,12 @@ class RegistryConfig(_Section):
 class EvaluationConfig(_Section):
     """Baselines on the test points, residual diagnostics and sensitivity analysis."""
 
-    baselines: tuple[Literal["naive", "seasonal_naive", "drift", "ets", "arima"], ...] = (
-        "naive",
-        "seasonal_naive",
-        "drift",
-        "ets",
-        "arima",
+    baselines: tuple[
+        Literal["naive", "seasonal_naive", "drift", "ets", "arima", "theta"], ...
+    ] = Field(
+        ("naive", "seasonal_naive", "drift", "ets", "arima", "theta"),
+        description="ets, arima and theta are statsforecast's AutoETS, AutoARIMA and AutoTheta.",
     )
-    arima_max_p: int = Field(2, ge=0, le=5, description="ARIMA order search: p in 0..max_p.")
-    arima_max_q: int = Field(2, ge=0, le=5, description="ARIMA order search: q in 0..max_q.")
-    arima_seasonal: bool = Field(True, description="Also try a seasonal AR(1) term.")
     ljung_box_lags: int = Field(10, ge=1)
     sensitivity_delta: float = Field(
         1.0, gt=0.0, description="Perturbation, in training standard deviations."

@@ -63,8 +63,7 @@ def evaluate(
         targets,
         data.bounds.train[1],
         analysis.season,
-        analysis.differencing,
-        config.evaluation,
+        config.evaluation.baselines,
     )
     evaluation = evaluate_on_test(
         target,
@@ -79,8 +78,9 @@ def evaluate(
     leaderboard = evaluation.leaderboard()
     mlflow.log_table(pd.DataFrame(leaderboard), "evaluation/leaderboard.json")
     mlflow.log_dict(baselines.notes, "evaluation/baseline_notes.json")
-    if "arima" in baselines.notes:
-        mlflow.set_tag("arima_order", baselines.notes["arima"])
+    for name in ("ets", "arima", "theta"):
+        if name in baselines.forecasts:
+            mlflow.set_tag(f"baseline_{name}", baselines.notes[name][:250])
     plot = plot_forecast(
         np.asarray(series.timestamps)[evaluation.targets],
         evaluation.actual,

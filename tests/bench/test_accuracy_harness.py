@@ -1,4 +1,5 @@
-"""The accuracy benchmark's harness: its series catalogue and its one-step baselines.
+"""The accuracy benchmark's harness: its series catalogue and, on those real series, the
+pipeline's one-step baselines (lstm_model.evaluation.baselines), which it scores too.
 
 Fast (no LSTM is trained): the catalogue is wide, real and clean; the statsforecast baselines
 are fitted on the training part only and never look at the value they forecast or later ones.
@@ -19,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import baselines  # noqa: E402
-from bench.accuracy import criterion, summary, table  # noqa: E402
-from bench.baselines import METHODS, one_step_baselines  # noqa: E402
+from bench.accuracy import METHODS, criterion, summary, table  # noqa: E402
 from bench.series import MAX_POINTS, RESERVED, load_catalogue  # noqa: E402
+from lstm_model.evaluation import baselines  # noqa: E402
+from lstm_model.evaluation.baselines import one_step_baselines  # noqa: E402
 
 RESERVED_LOADERS = (
     "load_lynx",
@@ -104,11 +105,11 @@ def test_one_step_baselines_never_look_at_the_future(catalogue, name, offset, mo
     values = series.frame["value"].to_numpy(dtype=float)
     n_train = int(len(values) * 0.8)
     fit_lengths = _record_fit_lengths(monkeypatch)
-    original = one_step_baselines(values, n_train, series.season)
+    original = one_step_baselines(values, n_train, series.season, METHODS)
     cut = n_train + offset
     perturbed_values = values.copy()
     perturbed_values[cut:] = values[cut:] * 1.3 + np.linspace(1, 5, len(values) - cut)
-    perturbed = one_step_baselines(perturbed_values, n_train, series.season)
+    perturbed = one_step_baselines(perturbed_values, n_train, series.season, METHODS)
 
     assert set(fit_lengths) == {n_train}, "a model was fitted on more than the training part"
     assert original.models == perturbed.models

@@ -11,12 +11,11 @@ from mlflow import MlflowClient
 from lstm_model.config import PipelineConfig
 from lstm_model.delivery.pyfunc import log_forecaster
 from lstm_model.delivery.registry import promote
+from lstm_model.evaluation.baselines import METHODS
 from tasks.delivery import export, register
 from tasks.evaluation import bless_challenger, compare, diagnose, evaluate
 
-SMALL = PipelineConfig().with_overrides(
-    evaluation={"arima_max_p": 1, "arima_max_q": 1, "arima_seasonal": False}
-)
+SMALL = PipelineConfig()
 
 
 def _series(data):
@@ -28,7 +27,7 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
 ):
     model, data, analysis = trained
     evaluation = evaluate(model, data, analysis, _series(data), SMALL, tmp_path)
-    assert set(evaluation.metrics) == {"model", "naive", "seasonal_naive", "drift", "ets", "arima"}
+    assert set(evaluation.metrics) == {"model", *METHODS}
     np.testing.assert_array_equal(evaluation.targets, np.arange(*data.bounds.test))
     raw_naive = np.mean(np.abs(np.diff(data.values)[data.bounds.test[0] - 1 :]))
     assert evaluation.metrics["naive"]["mae"] == pytest.approx(raw_naive)
@@ -39,7 +38,7 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
 
     run_id = active_run.info.run_id
     logged = mlflow.get_run(run_id).data.metrics
-    for name in ("model", "naive", "seasonal_naive", "drift", "ets", "arima"):
+    for name in ("model", *METHODS):
         for metric in ("mse", "rmse", "mae", "r2", "smape", "mase"):
             assert np.isfinite(logged[f"{name}_{metric}"])
     for key in ("ljung_box_pvalue", "normality_pvalue", "residual_std"):
@@ -50,7 +49,8 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
         plots
     )
     table = mlflow.load_table("evaluation/leaderboard.json", run_ids=[run_id])
-    assert len(table) == 6 and list(table["model"]) == [row["model"] for row in board]
+    assert len(table) == 1 + len(METHODS)
+    assert list(table["model"]) == [row["model"] for row in board]
     sensitivity = mlflow.load_table("diagnostics/sensitivity.json", run_ids=[run_id])
     assert list(sensitivity["lag"]) == list(range(data.transform.lookback, 0, -1))
 
