@@ -4,8 +4,9 @@ Protocol, for each series of ``bench/series.py`` (nothing is downloaded): split 
 ``lstm-pipeline retrain`` on the first part (default settings, or ``--config``); then one-step-
 ahead forecasts over the rest with ``lstm-pipeline predict`` and the version this retrain
 registered (``models:/<name>@challenger``), each forecast using only earlier true values.
-Naive, seasonal naive, AutoETS, AutoARIMA and AutoTheta (statsforecast, ``lstm_model/evaluation/baselines.py``)
-are fitted on the same first part and forecast the same points one step ahead without refitting.
+Naive, seasonal naive, AutoETS, AutoARIMA and AutoTheta (statsforecast, the pipeline's own
+``lstm_model/evaluation/baselines.py``) are fitted on the same first part and forecast the same
+points one step ahead without refitting.
 MASE is scaled by the in-sample seasonal-naive MAE of the training part.
 
 Pass criterion (reported, not enforced): the LSTM beats seasonal naive on every series, is at or
