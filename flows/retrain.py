@@ -18,13 +18,12 @@ import mlflow
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows.preflight import preflight
 from flows.ship import ship
 from lstm_model.config import PipelineConfig
-from lstm_model.data.load import content_hash
+from lstm_model.data.source import content_hash
 from lstm_model.data.values import TimeSeries
-from lstm_model.delivery.push import parse_push_uri
 from lstm_model.delivery.registry import push_metadata
-from lstm_model.delivery.sagemaker import check_deploy_config
 from lstm_model.evaluation.blessing import advice_when_baselines_win
 from lstm_model.tracking import configure_tracking
 from tasks.analysis import analyze
@@ -61,9 +60,8 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
     """
     config = config or PipelineConfig()
     name = config.registry.model_name
-    # A malformed push URI should fail now, not after minutes of tuning.
-    parse_push_uri(config.push.push_uri, config.push.local_dir)
-    check_deploy_config(config.deploy, config.push.push_uri)
+    # Bad input should fail now, not after minutes of tuning.
+    preflight(data_path, config)
     configure_tracking(config.registry.tracking_uri, config.registry.experiment)
     with (
         mlflow.start_run(run_name=f"retrain-{name}") as run,

@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from lstm_model.config import PipelineConfig
-from lstm_model.delivery.push import parse_push_uri
+from lstm_model.delivery.push import check_push_target
 from lstm_model.delivery.registry import (
     CHAMPION,
     aliases_kept_on_failure,
@@ -87,7 +87,7 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
             bad push URI or deploy config.
     """
     config = config or PipelineConfig()
-    parse_push_uri(config.push.push_uri, config.push.local_dir)
+    check_push_target(config.push.push_uri, config.push.local_dir)
     check_deploy_config(config.deploy, config.push.push_uri)
     name, alias = parse_model_ref(model_ref)
     use_registry(config.registry.tracking_uri)

@@ -44,6 +44,17 @@ class DataConfig(_Section):
     frequency: str | None = Field(
         None, description="Pandas alias ('D', 'MS'...) for gaps='resample'; None: inferred."
     )
+    time_format: str | None = Field(
+        None,
+        description="strptime layout of the timestamps, e.g. '%d/%m/%Y'; None: ISO 8601, "
+        "epoch seconds, years, or day/month dates whose order the file decides.",
+    )
+    max_rows: int = Field(
+        200_000,
+        ge=10,
+        description="Longest series accepted; longer files are refused before loading "
+        "(aggregate or resample them), which bounds memory and time.",
+    )
     outliers: Literal["warn", "fail"] = "warn"
     outlier_threshold: float = Field(
         8.0, gt=0.0, description="Robust z-score (median/MAD) beyond which a value is absurd."

@@ -26,9 +26,7 @@ VALIDATION_ARTIFACT_KEY = "data-validation"
 
 
 @task(name="load-data", retries=0, cache_policy=NO_CACHE)
-def load_data(
-    path: str | Path, config: PipelineConfig
-) -> tuple[pd.DataFrame, IngestionReport]:
+def load_data(path: str | Path, config: PipelineConfig) -> tuple[pd.DataFrame, IngestionReport]:
     """Read the series (CSV/Parquet, local or s3://), sort it and apply the data policies.
 
     Args:
@@ -44,7 +42,14 @@ def load_data(
         PipelineInputError: The file, its columns or its timestamps are unusable.
     """
     data = config.data
-    frame = load_series(path, data.time_column, data.target, data.exogenous)
+    frame = load_series(
+        path,
+        data.time_column,
+        data.target,
+        data.exogenous,
+        time_format=data.time_format,
+        max_rows=data.max_rows,
+    )
     frame, report = apply_policies(frame, data, source=str(path))
     create_markdown_artifact(
         key=INGESTION_ARTIFACT_KEY,

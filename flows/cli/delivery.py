@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from flows.cli.config import load_config
+from flows.cli.config import load_config, override
 
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
@@ -93,7 +93,7 @@ def _rollback(args: argparse.Namespace) -> None:
 def _push(args: argparse.Namespace) -> None:
     from flows.ship import push_registered
 
-    config = load_config(args.config).with_overrides(push__push_uri=args.push_uri)
+    config = override(load_config(args.config), {"--push-uri": ("push__push_uri", args.push_uri)})
     result = push_registered(args.ref, config)
     print(f"pushed {result.model_name} v{result.version} to {result.pushed_to}")
     if result.deployed:
@@ -103,7 +103,11 @@ def _push(args: argparse.Namespace) -> None:
 def _schedule(args: argparse.Namespace) -> None:
     from flows.schedule import serve_retrain
 
-    config = load_config(args.config).with_overrides(
-        registry__model_name=args.model_name, push__push_uri=args.push_uri
+    config = override(
+        load_config(args.config),
+        {
+            "--model-name": ("registry__model_name", args.model_name),
+            "--push-uri": ("push__push_uri", args.push_uri),
+        },
     )
     serve_retrain(args.data, args.cron, config, timezone=args.timezone)

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from flows.cli.config import load_config
+from flows.cli.config import load_config, override
 from flows.cli.delivery import add_commands as add_delivery_commands
 from flows.cli.serve import add_commands as add_serve_commands
 
@@ -66,15 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _retrain(args: argparse.Namespace) -> None:
+    from flows.preflight import preflight
+
+    config = override(
+        load_config(args.config),
+        {
+            "--time-column": ("data__time_column", args.time_column),
+            "--target": ("data__target", args.target),
+            "--model-name": ("registry__model_name", args.model_name),
+            "--max-trials": ("tuning__max_trials", args.max_trials),
+            "--push-uri": ("push__push_uri", args.push_uri),
+        },
+    )
+    # Before the flow: a bad file, name or push target costs no Prefect server and no traceback.
+    preflight(args.data, config)
     from flows.retrain import retrain
 
-    config = load_config(args.config).with_overrides(
-        data__time_column=args.time_column,
-        data__target=args.target,
-        registry__model_name=args.model_name,
-        tuning__max_trials=args.max_trials,
-        push__push_uri=args.push_uri,
-    )
     result = retrain(args.data, config)
     print(f"mlflow run id:  {result.run_id}")
     print(f"model version:  {result.model_name} v{result.version}")

@@ -7,56 +7,31 @@ reaches validation and is reported with its line, instead of silently becoming N
 The frame index is the 0-based data-row number in the file, kept through the sort, so every
 later message can point at ``file line = index + 2`` (one header line, 1-based lines).
 
-Timestamps may be ISO 8601 strings or dates, epoch seconds, or bare years. Offsets are
-normalised to UTC (a file mixing +01:00 and +02:00, as daylight saving time does, is one
-series of instants); naive timestamps stay naive; a file mixing both is rejected.
+Timestamps are parsed by :mod:`lstm_model.data.timestamps`. Value columns must hold numbers:
+booleans, and text in a typed (Parquet) column, are refused here with the column and an
+example, because they would otherwise train as 0/1 or as numbers parsed from text.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import io
-import os
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from lstm_model.data.source import (
+    PARQUET_SUFFIXES,
+    as_source,
+    check_row_count,
+    check_suffix,
+    read_s3,
+    row_label,
+    suffix,
+)
+from lstm_model.data.timestamps import parse_timestamps
 from lstm_model.errors import PipelineInputError
-
-CSV_SUFFIXES = (".csv",)
-PARQUET_SUFFIXES = (".parquet", ".pq")
-# Lines shown in one error message; the rest is summarised as a count.
-MAX_EXAMPLES = 5
-# Rows a repair policy inserted have no file line; they carry this index.
-INSERTED_ROW = -1
-# An offset at the end of an ISO timestamp: Z, +01:00, -0500.
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
-
-
-def file_line(index: int) -> int:
-    """The 1-based CSV line of a data row: one header line, and lines count from 1."""
-    return int(index) + 2
-
-
-def row_label(index: int, source: str | Path = "") -> str:
-    """Where a data row is, in the words of its file: 'line 7' in a CSV, 'row index 5' else.
-
-    Args:
-        index: The row's 0-based data-row number (the frame index from ``load_series``).
-        source: The file the row came from; Parquet files have rows, not lines.
-
-    Returns:
-        A short location for messages.
-    """
-    if int(index) < 0:
-        return "an inserted row"
-    if Path(str(source)).suffix.lower() in PARQUET_SUFFIXES:
-        return f"row index {int(index)}"
-    return f"line {file_line(index)}"
 
 
 def load_series(
@@ -64,6 +39,9 @@ def load_series(
     time_column: str = "timestamp",
     target: str = "value",
     exogenous: tuple[str, ...] = (),
+    *,
+    time_format: str | None = None,
+    max_rows: int | None = None,
 ) -> pd.DataFrame:
     """Read a series from CSV or Parquet, parse its timestamps and sort it by time.
 
@@ -73,6 +51,9 @@ def load_series(
         time_column: Name of the timestamp column.
         target: Name of the value column; its values are not converted.
         exogenous: Extra feature columns, returned after the target, not converted either.
+        time_format: ``data.time_format``, a strptime format such as ``%d/%m/%Y``; None
+            reads ISO 8601, epoch seconds, years, and day/month dates whose order is clear.
+        max_rows: ``data.max_rows``; a longer file is refused. None: no limit.
 
     Returns:
         A frame with exactly ``[time_column, target, *exogenous]``, timestamps as datetime64
@@ -81,7 +62,8 @@ def load_series(
 
     Raises:
         PipelineInputError: Unsupported or missing file, empty file, no data rows, a missing
-            column or timestamps that cannot be parsed.
+            column, a value column of booleans or text (Parquet), more than ``max_rows``
+            rows, or timestamps that cannot be parsed (or whose day/month order is unclear).
     """
     columns = [time_column, target, *exogenous]
     repeated = sorted({name for name in columns if columns.count(name) > 1})
@@ -90,7 +72,7 @@ def load_series(
             f"Column(s) {repeated} are named more than once among data.time_column, "
             "data.target and data.exogenous. Give each role its own column."
         )
-    path = _as_source(path)
+    path = as_source(path)
     raw = _read_table(path, time_column)
     for column in columns:
         _require_column(raw, column, path)
@@ -99,9 +81,13 @@ def load_series(
             f"{path} has a header ({', '.join(map(str, raw.columns))}) but no data rows. "
             "Add the series below the header, one row per timestamp."
         )
+    if max_rows is not None:
+        check_row_count(len(raw), max_rows, path)
+    for column in columns[1:]:
+        _require_numbers(raw[column], path)
 
     frame = raw[columns].copy()
-    frame[time_column] = _parse_timestamps(frame[time_column], path)
+    frame[time_column] = parse_timestamps(frame[time_column], path, time_format)
     for column in columns[1:]:
         if not is_numeric_dtype(frame[column]):
             # pandas 3 reads a column with one bad cell as `str`: object keeps cells as written.
@@ -110,81 +96,9 @@ def load_series(
     return frame.sort_values(time_column, kind="stable", na_position="last")
 
 
-def content_hash(path: str | Path) -> str:
-    """SHA-256 of the file's bytes, to record exactly which data a model was trained on.
-
-    Args:
-        path: Any file, local or ``s3://bucket/key``.
-
-    Returns:
-        The hex digest.
-    """
-    source = _as_source(path)
-    if isinstance(source, str):
-        return hashlib.sha256(read_s3(source)).hexdigest()
-    digest = hashlib.sha256()
-    with source.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def read_s3(uri: str) -> bytes:
-    """The bytes of an ``s3://bucket/key`` object.
-
-    Args:
-        uri: The object's URI.
-
-    Returns:
-        Its content.
-
-    Raises:
-        PipelineInputError: Malformed URI, missing bucket or key, or access denied.
-    """
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not bucket or not key:
-        raise PipelineInputError(
-            f"{uri} is not an S3 object URI. Write it as s3://bucket/path/to/file.csv."
-        )
-    # boto3 reads AWS_ENDPOINT_URL itself; passing it keeps older botocore honest too.
-    client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    try:
-        content: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return content
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "error")
-        raise PipelineInputError(
-            f"Cannot read {uri} ({code}: {error}). Check the bucket and key, the credentials "
-            "(standard AWS chain) and AWS_ENDPOINT_URL for S3-compatible stores."
-        ) from error
-    except BotoCoreError as error:
-        raise PipelineInputError(
-            f"Cannot read {uri}: {error}. Check AWS_ENDPOINT_URL and the network."
-        ) from error
-
-
-def _as_source(path: str | Path) -> str | Path:
-    """S3 URIs stay strings (``Path`` would squash the ``//``); everything else is a Path."""
-    text = str(path)
-    return text if text.startswith("s3://") else Path(path)
-
-
-def _suffix(source: str | Path) -> str:
-    return Path(str(source)).suffix.lower()
-
-
 def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
     """Read the file into a frame indexed by data-row number, with blank rows dropped."""
-    suffix = _suffix(path)
-    supported = ", ".join(CSV_SUFFIXES + PARQUET_SUFFIXES)
-    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
-        raise PipelineInputError(
-            f"{path}: unsupported file type '{suffix or '(none)'}'. "
-            f"Supported types are {supported}; convert the file or rename it to match its format."
-        )
+    check_suffix(path)
     if isinstance(path, str):  # s3://: read once into memory; series files are small
         buffer = io.BytesIO(read_s3(path))
         content: Path | io.BytesIO = buffer
@@ -201,7 +115,7 @@ def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
             f"{path} is empty (0 bytes). Provide a file with a header row "
             f"('{time_column},...') and one row per timestamp."
         )
-    if suffix in PARQUET_SUFFIXES:
+    if suffix(path) in PARQUET_SUFFIXES:
         try:
             frame = pd.read_parquet(content)
         except Exception as error:  # pyarrow raises several types for a corrupt file
@@ -234,6 +148,33 @@ def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
     return frame.dropna(how="all")
 
 
+def _require_numbers(values: pd.Series, path: str | Path) -> None:
+    """Refuse booleans anywhere, and text in a typed (Parquet) column: only numbers train.
+
+    A CSV column with a bad cell is text as a whole; validation names those cells, so CSV
+    text is left to it. A Parquet file declares its column types, and booleans would silently
+    train as 0/1.
+    """
+    present = values.dropna()
+    if is_bool_dtype(values) or (len(present) and present.map(type).eq(bool).all()):
+        kind = "booleans (true/false)"
+    elif suffix(path) in PARQUET_SUFFIXES and not is_numeric_dtype(values):
+        kind = f"{values.dtype} values, not numbers"
+    else:
+        return
+    example = "all empty"
+    if len(present):
+        first = present.iloc[0]
+        # numpy scalars print as np.True_: show the value as the user wrote it.
+        first = first.item() if hasattr(first, "item") else first
+        example = f"{row_label(present.index[0], path)}: {first!r}"
+    raise PipelineInputError(
+        f"{path}, column '{values.name}' holds {kind} (e.g. {example}). The target and "
+        "exogenous columns must be integers or floats: store the column as numbers (e.g. "
+        "1.0/0.0 for a flag you mean as a feature), or choose another column."
+    )
+
+
 def _require_column(frame: pd.DataFrame, column: str, path: str | Path) -> None:
     """Raise with the available columns and the closest name when ``column`` is missing."""
     if column in frame.columns:
@@ -252,71 +193,3 @@ def _require_column(frame: pd.DataFrame, column: str, path: str | Path) -> None:
         f"{separator} Rename the column in the file, or set data.time_column / data.target "
         "to its name."
     )
-
-
-def _parse_timestamps(values: pd.Series, path: str | Path) -> pd.Series:
-    """datetime64 timestamps; raise naming the lines of values that are not timestamps."""
-    column = values.name
-    if is_datetime64_any_dtype(values):
-        return values.dt.tz_convert("UTC") if values.dt.tz is not None else values
-    present = values.notna()
-    numeric = pd.to_numeric(values, errors="coerce")
-    if present.any() and numeric[present].notna().all():
-        return _parse_numeric_timestamps(numeric, path)
-    text = values.astype("string").str.strip()
-    aware = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
-    if aware.any() and not aware[present].all():
-        naive = values[present & ~aware]
-        raise PipelineInputError(
-            f"{path}, column '{column}': {aware.sum()} timestamp(s) have a time-zone offset and "
-            f"{len(naive)} do not ({_examples(naive, path)}), so their order is ambiguous. "
-            "Write every timestamp with an offset (e.g. 2020-01-31T12:00:00+01:00) or none."
-        )
-    # Offsets (mixed ones too, e.g. across daylight saving time) become UTC instants.
-    utc = bool(aware.any())
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
-    if (parsed.isna() & present).any():
-        # Other layouts ("01/02/2020"): pandas infers one format from the first value.
-        with warnings.catch_warnings():
-            # "Could not infer format": the lines that fail are reported below instead.
-            warnings.simplefilter("ignore", UserWarning)
-            try:
-                inferred = pd.to_datetime(text, errors="coerce", utc=utc)
-            except (ValueError, TypeError):
-                inferred = parsed
-        if (inferred.isna() & present).sum() < (parsed.isna() & present).sum():
-            parsed = inferred
-    bad = values[parsed.isna() & present]
-    if not bad.empty:
-        raise PipelineInputError(
-            f"{path}, column '{column}': {len(bad)} value(s) are not timestamps "
-            f"({_examples(bad, path)}). Write timestamps as ISO dates such as 2020-01-31 or "
-            "2020-01-31T12:00:00, epoch seconds, or years."
-        )
-    return pd.Series(parsed, index=values.index, name=column)
-
-
-def _parse_numeric_timestamps(numeric: pd.Series, path: str | Path) -> pd.Series:
-    """Bare years (1000..2999, whole numbers) or epoch seconds (UTC instants)."""
-    present = numeric.dropna()
-    whole = bool((present == np.floor(present)).all())
-    if whole and present.between(1000, 2999).all():
-        return pd.to_datetime(numeric.astype("Int64").astype("string"), format="%Y")
-    # 1e11 seconds is year 5138: larger numbers are milliseconds or nanoseconds.
-    bad = numeric[(numeric.abs() > 1e11) | (numeric < 0)]
-    if not bad.empty:
-        raise PipelineInputError(
-            f"{path}, column '{numeric.name}': {len(bad)} number(s) are not epoch seconds "
-            f"({_examples(bad, path)}). Write epoch time in seconds (e.g. 1580428800), or "
-            "ISO dates."
-        )
-    return pd.to_datetime(numeric, unit="s", utc=True)
-
-
-def _examples(values: pd.Series, path: str | Path) -> str:
-    """'line 4: 'x', line 9: 'y' and 3 more' for a message."""
-    shown = ", ".join(
-        f"{row_label(index, path)}: {value!r}" for index, value in values.head(MAX_EXAMPLES).items()
-    )
-    more = len(values) - MAX_EXAMPLES
-    return shown + (f" and {more} more" if more > 0 else "")

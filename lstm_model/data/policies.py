@@ -19,7 +19,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from lstm_model.config import DataConfig
 from lstm_model.data.cadence import Cadence, infer_cadence
-from lstm_model.data.load import INSERTED_ROW, MAX_EXAMPLES, row_label
+from lstm_model.data.source import INSERTED_ROW, MAX_EXAMPLES, row_label
 from lstm_model.errors import PipelineInputError
 
 # Scales the median absolute deviation to a standard deviation for normal data.

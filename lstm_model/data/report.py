@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from lstm_model.data.load import row_label
+from lstm_model.data.source import row_label
 from lstm_model.errors import DataValidationError
 
 

@@ -25,9 +25,9 @@ from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 from lstm_model.config import MIN_TRAIN_WINDOWS, PipelineConfig
 from lstm_model.data.cadence import infer_cadence
-from lstm_model.data.load import MAX_EXAMPLES, file_line
 from lstm_model.data.policies import outlier_bounds
 from lstm_model.data.report import ExpectationOutcome, ValidationReport
+from lstm_model.data.source import MAX_EXAMPLES, file_line
 from lstm_model.data.suites import BASE_SUITE_PATH, gx_module, load_suite
 
 __all__ = [

@@ -50,8 +50,9 @@ def check_model_name(model_name: str) -> str:
     """The name, if it is usable as a folder and an S3 key; else PipelineInputError."""
     if not isinstance(model_name, str) or not _MODEL_NAME_RE.fullmatch(model_name):
         raise PipelineInputError(
-            f"Model name {model_name!r} cannot be used as a folder and S3 key: use 1-128 "
-            "letters, digits, '.', '_' or '-', starting with a letter or digit."
+            f"Model name {model_name!r} cannot be used as a folder and S3 key (nor in a "
+            "models:/ URI): use 1-128 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit. Set --model-name / registry.model_name accordingly."
         )
     return model_name
 

@@ -120,6 +120,46 @@ def parse_push_uri(push_uri: str | None, local_dir: Path) -> PushTarget:
     raise PipelineInputError(f"push URI {_redact(text)!r} {problem}: expected {_URI_FORMS}.")
 
 
+def check_push_target(push_uri: str | None, local_dir: Path) -> PushTarget:
+    """Parse the push URI and check that the target can take a package, before any training.
+
+    A local folder must exist or be creatable, and be writable; an S3 bucket must exist
+    (one ``HeadBucket`` call, which also proves the endpoint answers and the credentials work).
+
+    Args:
+        push_uri: As for :func:`parse_push_uri`.
+        local_dir: The local folder used when ``push_uri`` is None or empty.
+
+    Returns:
+        The target.
+
+    Raises:
+        PipelineInputError: A malformed URI, a folder that cannot be written, or a bucket
+            that does not exist.
+        DeliveryError: The S3 endpoint cannot be reached or refuses the credentials.
+    """
+    target = parse_push_uri(push_uri, local_dir)
+    if target.bucket is not None:
+        client = _s3_client()
+        endpoint = _redact(client.meta.endpoint_url)
+        try:
+            client.head_bucket(Bucket=target.bucket)
+        except Exception as exc:  # noqa: BLE001 - mapped by _s3_error, which names the cause
+            raise _s3_error(exc, target.bucket, f"s3://{target.bucket}", endpoint) from None
+        return target
+    assert target.directory is not None
+    existing = target.directory.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not a folder" if not existing.is_dir() else "is not writable by this user"
+        raise PipelineInputError(
+            f"Push target {target.directory} cannot be written: {existing} {what}. Set "
+            "--push-uri / push.local_dir to a writable folder, or fix its permissions."
+        )
+    return target
+
+
 def _object_metadata(
     metadata: dict[str, Any] | None, sha256: str, model_name: str, version: str
 ) -> dict[str, str]:
@@ -229,8 +269,6 @@ def _push_local(
 def _push_s3(
     package: Path, target: PushTarget, key: str, sha256: str, size: int, meta: dict[str, str]
 ) -> PushResult:
-    # Imported here: packaging and local pushes should not pay for boto3.
-    import boto3
     from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -238,14 +276,7 @@ def _push_s3(
     assert bucket is not None
     key = f"{target.prefix}/{key}" if target.prefix else key
     uri = f"s3://{bucket}/{key}"
-    try:
-        # No endpoint or credentials here: the standard chain (AWS_ENDPOINT_URL, profiles,
-        # env vars, roles) decides, so one code path serves AWS, MinIO and moto.
-        client = boto3.client("s3")
-    except ValueError as exc:  # e.g. a malformed AWS_ENDPOINT_URL
-        raise PipelineInputError(
-            f"Cannot create an S3 client: {exc}. Check AWS_ENDPOINT_URL."
-        ) from exc
+    client = _s3_client()
     endpoint = _redact(client.meta.endpoint_url)
     try:
         extra = {"Metadata": meta, "ContentType": "application/gzip"}
@@ -266,6 +297,21 @@ def _push_s3(
         )
     log.info("Pushed model package to %s at endpoint %s (sha256 %s)", uri, endpoint, sha256)
     return PushResult(uri=uri, sha256=sha256, size_bytes=size)
+
+
+def _s3_client() -> Any:
+    """An S3 client from the standard chain, or PipelineInputError for a malformed endpoint."""
+    # Imported here: packaging and local pushes should not pay for boto3.
+    import boto3
+
+    try:
+        # No endpoint or credentials here: the standard chain (AWS_ENDPOINT_URL, profiles,
+        # env vars, roles) decides, so one code path serves AWS, MinIO and moto.
+        return boto3.client("s3")
+    except ValueError as exc:  # e.g. a malformed AWS_ENDPOINT_URL
+        raise PipelineInputError(
+            f"Cannot create an S3 client: {_redact(str(exc))}. Check AWS_ENDPOINT_URL."
+        ) from None
 
 
 def _s3_error(exc: Exception, bucket: str, uri: str, endpoint: str) -> Exception:
@@ -297,7 +343,7 @@ def _s3_error(exc: Exception, bucket: str, uri: str, endpoint: str) -> Exception
         )
     error = client_error.response.get("Error", {})
     code, message = str(error.get("Code", "")), error.get("Message", "")
-    if code == "NoSuchBucket":
+    if code in ("NoSuchBucket", "404"):  # HeadBucket answers a bare 404
         return PipelineInputError(
             f"S3 bucket {bucket!r} does not exist at endpoint {endpoint}. Create it (deploy "
             f"infra/cloudformation.yaml, or `aws s3 mb s3://{bucket}`) or point push_uri at an "

@@ -14,7 +14,8 @@ from conftest import (
 )
 
 from lstm_model.data.cadence import infer_frequency
-from lstm_model.data.load import content_hash, load_series
+from lstm_model.data.load import load_series
+from lstm_model.data.source import content_hash
 from lstm_model.data.validation import validate_frame
 from lstm_model.errors import PipelineInputError
 
@@ -140,3 +141,34 @@ def test_naive_mixed_with_offsets_is_rejected_with_lines(tmp_path):
     path = write_rows(tmp_path / "s.csv", ["2020-01-01T00:00:00+01:00,1", "2020-01-02T00:00:00,2"])
     with pytest.raises(PipelineInputError, match=r"s\.csv.*'timestamp'.*line 3.*offset"):
         load_series(path)
+
+
+@pytest.mark.parametrize(
+    ("values", "suffix", "expected"),
+    [
+        ([True, False] * 30, ".csv", "booleans"),
+        ([True, False] * 30, ".parquet", "booleans"),
+        ([f"{v:.1f}" for v in range(60)], ".parquet", "not numbers"),
+    ],
+    ids=["csv-booleans", "parquet-booleans", "parquet-strings"],
+)
+def test_value_columns_of_booleans_or_typed_text_are_refused(tmp_path, values, suffix, expected):
+    frame = make_series(60).assign(value=values)
+    path = tmp_path / f"s{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+
+    with pytest.raises(PipelineInputError) as error:
+        load_series(path)
+
+    message = str(error.value)
+    assert "column 'value'" in message and expected in message
+    assert "integers or floats" in message
+    assert ("line 2: True" if suffix == ".csv" else "row index 0:") in message
+
+
+def test_a_series_longer_than_max_rows_is_refused(tmp_path):
+    path = tmp_path / "s.csv"
+    make_series(60).to_csv(path, index=False)
+    assert len(load_series(path, max_rows=60)) == 60
+    with pytest.raises(PipelineInputError, match="60 data rows; data.max_rows is 59"):
+        load_series(path, max_rows=59)
