@@ -76,6 +76,12 @@ class AnalysisConfig(_Section):
     min_lookback: int = Field(3, ge=1)
     max_lookback: int = Field(36, ge=1)
     max_lags: int = Field(48, ge=4, description="Most lags examined by ACF/PACF.")
+    max_statistics_points: int = Field(
+        10_000,
+        ge=100,
+        description="The tests (ADF/KPSS lag search, STL, ACF/PACF, Guerrero) read at most "
+        "this many of the most recent training points, so their memory and time are bounded.",
+    )
     max_seasonal_differencing: int = Field(
         1, ge=0, le=1, description="1 lets a strong season (STL F_s) be differenced away."
     )

@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.analysis.candidates import candidate_preprocessings
-from lstm_model.analysis.decisions import SeriesAnalysis, analyze_series
+from lstm_model.analysis.decisions import SeriesAnalysis, analyze_series, statistics_window
 from lstm_model.analysis.plots import plot_correlograms, plot_decomposition
 from lstm_model.config import PipelineConfig
 from lstm_model.data.values import TimeSeries
@@ -83,7 +83,8 @@ def analyze(series: TimeSeries, config: PipelineConfig, work_dir: Path) -> Serie
     mlflow.log_metrics(metrics)
     mlflow.log_dict(analysis.to_dict(), "analysis/analysis.json")
     plots = plot_correlograms(analysis, work_dir / "analysis")
-    plots.append(plot_decomposition(train, analysis.season, work_dir / "analysis"))
+    window = statistics_window(train, config.analysis)
+    plots.append(plot_decomposition(window, analysis.season, work_dir / "analysis"))
     for path in plots:
         mlflow.log_artifact(str(path), "analysis")
     logger = get_run_logger()

@@ -19,6 +19,7 @@ from lstm_model.analysis.decisions import (
     SeriesAnalysis,
     choose_lookback,
     correlations,
+    statistics_window,
 )
 from lstm_model.analysis.stationarity import choose_differencing
 from lstm_model.analysis.variance import box_cox
@@ -48,7 +49,7 @@ def candidate_preprocessings(
     chosen = analysis.preprocessing
     if not config.compare_candidates:
         return [chosen]
-    values = np.asarray(train_values, dtype=float)
+    values = statistics_window(train_values, config)
     lambdas: list[float | None] = [analysis.box_cox_lambda]
     guerrero = analysis.guerrero_lambda
     if guerrero is not None and guerrero < MIN_LAMBDA_EFFECT and config.box_cox == "auto":

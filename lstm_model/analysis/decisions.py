@@ -221,6 +221,15 @@ def choose_lookback(
     return int(min(lookback, upper))
 
 
+def statistics_window(train_values: np.ndarray, config: AnalysisConfig) -> np.ndarray:
+    """The most recent ``config.max_statistics_points`` training values, which the tests read.
+
+    ADF's AIC lag search regresses on a lag matrix that grows with the series (a 1.4-million
+    point training part took 15 GB); the decisions only need the recent dynamics.
+    """
+    return np.asarray(train_values, dtype=float)[-config.max_statistics_points :]
+
+
 def analyze_series(
     train_values: np.ndarray, frequency: str | None, config: AnalysisConfig
 ) -> SeriesAnalysis:
@@ -242,7 +251,7 @@ def analyze_series(
     Returns:
         The decisions with the test statistics behind them.
     """
-    values = np.asarray(train_values, dtype=float)
+    values = statistics_window(train_values, config)
     guerrero = (
         guerrero_lambda(values, calendar_season(frequency) or 1)
         if config.box_cox == "auto"
@@ -252,6 +261,11 @@ def analyze_series(
         guerrero if guerrero is not None and guerrero < config.box_cox_threshold else None
     )
     notes = [_box_cox_note(guerrero, box_cox_lambda, config)]
+    if len(values) < len(train_values):
+        notes.append(
+            f"the tests read the last {len(values):,} of {len(train_values):,} training points "
+            "(analysis.max_statistics_points)"
+        )
     stabilised = values if box_cox_lambda is None else box_cox(values, box_cox_lambda)
 
     differencing, checks = choose_differencing(stabilised, config.alpha, config.max_differencing)

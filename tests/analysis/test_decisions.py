@@ -147,3 +147,13 @@ def test_box_cox_off_keeps_the_original_scale():
     analysis = analyze_series(_growing_season(), "QS", AnalysisConfig(box_cox="off"))
     assert analysis.box_cox_lambda is None and analysis.guerrero_lambda is None
     assert "Box-Cox off" in analysis.notes[0]
+
+
+def test_a_long_training_part_is_tested_on_its_most_recent_points_only():
+    # White noise for 50,000 steps, then a random walk: only the recent window decides.
+    rng = np.random.default_rng(3)
+    values = np.r_[rng.normal(size=50_000), 100 + np.cumsum(rng.normal(size=400))]
+    config = AnalysisConfig(max_statistics_points=400, box_cox="off")
+    analysis = analyze_series(values, "D", config)
+    assert analysis.differencing == 1
+    assert any("last 400 of 50,400 training points" in note for note in analysis.notes)
