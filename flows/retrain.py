@@ -3,6 +3,9 @@
 load -> validate -> analyze -> preprocess -> tune -> train -> evaluate -> diagnose -> compare
 -> bless -> export -> register -> push (-> deploy) -> promote.
 
+Push and promotion run under the model's registry lock, and only if the champion is still the
+one the challenger was compared with: two retrains of one model never both become champion.
+
 Export is verified before registering, and ``champion`` moves only after the package has been
 pushed (and, when enabled, the SageMaker endpoint switched to it), so a failure at any step
 leaves the registry's aliases and the push target as they were.
@@ -10,6 +13,9 @@ leaves the registry's aliases and the push target as they were.
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +29,13 @@ from flows.ship import ship
 from lstm_model.config import PipelineConfig
 from lstm_model.data.source import content_hash
 from lstm_model.data.values import TimeSeries
-from lstm_model.delivery.registry import push_metadata
+from lstm_model.delivery.doctor import HOST_TAG, PID_TAG
+from lstm_model.delivery.lock import model_lock
+from lstm_model.delivery.registry import champion_moved
+from lstm_model.delivery.shipping import push_metadata
 from lstm_model.evaluation.blessing import advice_when_baselines_win
-from lstm_model.tracking import configure_tracking
+from lstm_model.redact import install_log_redaction, redact
+from lstm_model.tracking import configure_tracking, killed_on_interrupt
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
 from tasks.delivery import export, promote_to_champion, register
@@ -60,11 +70,14 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
     """
     config = config or PipelineConfig()
     name = config.registry.model_name
+    install_log_redaction()  # scheduled and deployed runs do not go through the CLI
     # Bad input should fail now, not after minutes of tuning.
     preflight(data_path, config)
     configure_tracking(config.registry.tracking_uri, config.registry.experiment)
     with (
         mlflow.start_run(run_name=f"retrain-{name}") as run,
+        killed_on_interrupt(),
+        # Removed on any exit, an interrupt included (only kill -9 can leave it behind).
         tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
     ):
         work_dir = Path(tmp)
@@ -97,10 +110,20 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
         promoted, reason = blessing.blessed, blessing.reason
         pushed_to = None
         if promoted:
-            metadata = push_metadata(run.info.run_id, version, evaluation.flat_metrics())
-            pushed_to = ship(saved_model, name, version, config, work_dir, metadata)
-            promote_to_champion(name, version, reason)
-        else:
+            # compare -> push -> promote must not interleave with another retrain of this
+            # model: under its lock, promote only if the champion is still the compared one.
+            logger = get_run_logger()
+            with model_lock(
+                mlflow.get_registry_uri(), name, config.registry.lock_timeout, logger.info
+            ):
+                moved = champion_moved(name, comparisons.champion_version)
+                if moved is None:
+                    metadata = push_metadata(run.info.run_id, version, evaluation.flat_metrics())
+                    pushed_to = ship(saved_model, name, version, config, work_dir, metadata)
+                    promote_to_champion(name, version, reason)
+                else:
+                    promoted, reason = False, moved
+        if not promoted:
             get_run_logger().info("version %s stays challenger: %s", version, reason)
         mlflow.set_tags({"promotion_decision": reason, "pushed_to": pushed_to or "not pushed"})
         return RetrainResult(
@@ -117,12 +140,16 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
 
 def _log_run_context(data_path: str, config: PipelineConfig) -> None:
     """Configuration, data fingerprint and orchestration ids, so runs compare side by side."""
-    mlflow.log_params(config.flat())
-    mlflow.log_dict(config.model_dump(mode="json"), "config.json")
+    # A tracking URI with user:password in it must not be stored with the run.
+    mlflow.log_params({key: redact(str(value)) for key, value in config.flat().items()})
+    mlflow.log_dict(json.loads(redact(config.model_dump_json())), "config.json")
     mlflow.set_tags(
         {
-            "data_path": str(data_path),
+            "data_path": redact(str(data_path)),
             "data_sha256": content_hash(data_path),
             "prefect_flow_run_id": str(flow_run.get_id() or ""),
+            # Lets `lstm-pipeline doctor` tell a live run from one whose process died.
+            PID_TAG: str(os.getpid()),
+            HOST_TAG: socket.gethostname(),
         }
     )

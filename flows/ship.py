@@ -16,17 +16,20 @@ from lstm_model.config import PipelineConfig
 from lstm_model.delivery.push import check_push_target
 from lstm_model.delivery.registry import (
     CHAMPION,
-    aliases_kept_on_failure,
     champion_version,
-    download_saved_model,
-    is_blessed,
+    may_ship,
+    not_blessed_reason,
     parse_model_ref,
-    push_metadata,
     resolve,
     use_registry,
-    version_metrics,
 )
 from lstm_model.delivery.sagemaker import check_deploy_config
+from lstm_model.delivery.shipping import (
+    aliases_kept_on_failure,
+    download_saved_model,
+    push_metadata,
+    version_metrics,
+)
 from lstm_model.errors import PipelineInputError
 from tasks.delivery import deploy_to_sagemaker, package_model_task, push_model
 
@@ -83,7 +86,8 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
         The version, where it went, and whether the endpoint was deployed.
 
     Raises:
-        PipelineInputError: Unknown model/alias, a version tagged ``blessed=false``, or a
+        PipelineInputError: Unknown model/alias, a version not tagged ``blessed=true`` (nor
+            promoted with ``--force``), or a
             bad push URI or deploy config.
     """
     config = config or PipelineConfig()
@@ -92,10 +96,10 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
     name, alias = parse_model_ref(model_ref)
     use_registry(config.registry.tracking_uri)
     version = resolve(name, alias)
-    if is_blessed(version) is False:
+    if not may_ship(version):
         raise PipelineInputError(
-            f"{name} v{version.version} is tagged blessed=false and may not be pushed. Push a "
-            "blessed version (see `lstm-pipeline models list`)."
+            f"{not_blessed_reason(name, version)}, so it may not be pushed. Push a blessed "
+            "version (see `lstm-pipeline models list`), or promote this one with --force first."
         )
     number = str(version.version)  # MLflow 3 returns an int
     champion = champion_version(name)

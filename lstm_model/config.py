@@ -186,6 +186,12 @@ class RegistryConfig(_Section):
     tracking_uri: str | None = Field(
         None, description="None: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the cwd."
     )
+    lock_timeout: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds to wait for the model's registry lock, held by another retrain "
+        "or promotion of the same model during push (and deployment) and promotion.",
+    )
 
 
 class EvaluationConfig(_Section):

@@ -16,6 +16,7 @@ import keras
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 
 
 def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
@@ -35,9 +36,27 @@ def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
         if uri.startswith("sqlite:///"):
             database = Path(uri.removeprefix("sqlite:///")).resolve()
             artifacts = (database.parent / "mlartifacts").as_uri()
-        mlflow.create_experiment(experiment, artifact_location=artifacts)
+        try:
+            mlflow.create_experiment(experiment, artifact_location=artifacts)
+        except MlflowException:
+            # A concurrent run created it between the lookup and here: use theirs.
+            if mlflow.get_experiment_by_name(experiment) is None:
+                raise
     mlflow.set_experiment(experiment)
     return uri
+
+
+@contextlib.contextmanager
+def killed_on_interrupt() -> Iterator[None]:
+    """End the active run as KILLED when the block is interrupted (Ctrl-C, or SIGTERM, which
+    the CLI turns into KeyboardInterrupt); ``mlflow.start_run`` alone would say FAILED, and a
+    process killed without unwinding leaves it RUNNING (``lstm-pipeline doctor`` repairs that).
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
 
 
 @contextlib.contextmanager

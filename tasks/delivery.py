@@ -14,7 +14,6 @@ from typing import Any
 import keras
 import mlflow
 import numpy as np
-from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -32,7 +31,7 @@ from lstm_model.delivery.export import (
 from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import PushResult, push_package
 from lstm_model.delivery.pyfunc import log_forecaster
-from lstm_model.delivery.registry import promote
+from lstm_model.delivery.registry import BLESSED_TAG, promote
 from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
@@ -82,23 +81,17 @@ def register(
     saved_model_dir: Path,
     model_name: str,
     data: PreparedData,
-    decision: BlessingDecision | None = None,
+    decision: BlessingDecision,
 ) -> ModelVersion:
     """A new registered version (signature and input example included), alias ``challenger``.
 
-    With a blessing decision, the version gets tags ``blessed`` (true/false) and
-    ``blessing_reason``, so unblessed versions are visible and comparable in the registry.
+    The version is created with its tags ``blessed`` (true/false) and ``blessing_reason`` in
+    the same registry call, so unblessed versions are visible and comparable in the registry
+    and no crash can leave a version that looks promotable without them.
     """
     example = data.values[data.bounds.test[0] - data.transform.warmup : data.bounds.test[0] + 5]
-    version = log_forecaster(saved_model_dir, model_name, example)
-    if decision is not None:
-        client = MlflowClient()
-        client.set_model_version_tag(
-            model_name, version.version, "blessed", str(decision.blessed).lower()
-        )
-        client.set_model_version_tag(
-            model_name, version.version, "blessing_reason", decision.reason[:5000]
-        )
+    tags = {BLESSED_TAG: str(decision.blessed).lower(), "blessing_reason": decision.reason[:5000]}
+    version = log_forecaster(saved_model_dir, model_name, example, tags)
     mlflow.set_tag("registered_version", version.version)
     get_run_logger().info("registered %s version %s as challenger", model_name, version.version)
     return version

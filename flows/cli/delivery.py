@@ -1,4 +1,4 @@
-"""``lstm-pipeline`` delivery commands: models list, promote, rollback, push, schedule.
+"""``lstm-pipeline`` delivery commands: models list, promote, rollback, push, schedule, doctor.
 
 Registry commands touch only MLflow (no TensorFlow or Prefect import), so they answer in
 about a second. Every handler raises PipelineInputError for bad input (exit code 2).
@@ -43,7 +43,17 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     schedule.add_argument("--model-name", help="registered model name (default: lstm-forecaster)")
     schedule.add_argument("--push-uri", help="s3://bucket/prefix")
     schedule.add_argument("--config", help="JSON file with any PipelineConfig fields")
+    doctor = commands.add_parser(
+        "doctor", help="mark dead RUNNING runs FAILED; report untagged versions, bad aliases"
+    )
+    doctor.add_argument(
+        "--stale-hours",
+        type=float,
+        default=24.0,
+        help="a RUNNING run whose process cannot be checked counts as dead after this (24)",
+    )
     return {
+        "doctor": _doctor,
         "models": _models,
         "promote": _promote,
         "rollback": _rollback,
@@ -65,6 +75,20 @@ def _models(args: argparse.Namespace) -> None:
             f"{row.version:>7}  {','.join(row.aliases) or '-':<28} {_num(rmse):>9} "
             f"{_num(mase):>7}  {blessed:<7}  {row.created:%Y-%m-%d %H:%M}"
         )
+
+
+def _doctor(args: argparse.Namespace) -> None:
+    from lstm_model.delivery.doctor import examine
+    from lstm_model.delivery.registry import use_registry
+    from lstm_model.redact import redact
+
+    uri = use_registry()
+    findings = examine(args.stale_hours)
+    for finding in findings:
+        state = "fixed" if finding.fixed else "found"
+        print(f"{state}: {finding.kind}: {finding.subject} {finding.detail}")
+    fixed = sum(f.fixed for f in findings)
+    print(f"{redact(uri)}: {len(findings)} finding(s), {fixed} fixed")
 
 
 def _num(value: float | None) -> str:

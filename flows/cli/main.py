@@ -1,12 +1,14 @@
 """``lstm-pipeline``: the command-line runner of the flows.
 
-Exit codes: 0 success, 2 bad input or failed validation, 1 anything else.
+Exit codes: 0 success, 2 bad input or failed validation, 130 interrupted (Ctrl-C or
+SIGTERM), 1 anything else.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from flows.cli.delivery import add_commands as add_delivery_commands
 from flows.cli.serve import add_commands as add_serve_commands
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 
 
 def _offline_defaults() -> None:
@@ -86,7 +89,7 @@ def _retrain(args: argparse.Namespace) -> None:
     print(f"mlflow run id:  {result.run_id}")
     print(f"model version:  {result.model_name} v{result.version}")
     print(f"champion:       {'yes' if result.champion else 'no'} ({result.reason})")
-    print(f"pushed to:      {result.pushed_to or 'not pushed (not blessed)'}")
+    print(f"pushed to:      {result.pushed_to or 'not pushed (stays challenger)'}")
     print(
         f"test RMSE:      {result.metrics['model_rmse']:.4g} "
         f"(naive {result.metrics['naive_rmse']:.4g}, "
@@ -105,19 +108,35 @@ def _predict(args: argparse.Namespace) -> None:
     print(f"wrote {rows} forecasts to {args.output}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _offline_defaults()
     from lstm_model.errors import PipelineInputError
+    from lstm_model.redact import install_log_redaction, redact
+
+    install_log_redaction()
+    # SIGTERM unwinds like Ctrl-C: the MLflow run ends KILLED, temporary folders are removed
+    # and Prefect's temporary server is stopped (the default action would orphan it).
+    signal.signal(signal.SIGTERM, _interrupt)
 
     try:
         handlers = {"retrain": _retrain, "predict": _predict, **args.handlers}
         handlers[args.command](args)
+    except KeyboardInterrupt:
+        print(
+            "error: interrupted: nothing was promoted; a started MLflow run was marked KILLED",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     except PipelineInputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"error: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lstm_model.errors import PipelineInputError
+from lstm_model.redact import redact
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -222,11 +223,12 @@ def _s3_read_error(uri: str, error: Exception) -> Exception:
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "error")
         return PipelineInputError(
-            f"Cannot read {uri} ({code}: {error}). Check the bucket and key, the credentials "
+            f"Cannot read {uri} ({code}: {redact(str(error))}). Check the bucket and key, "
+            "the credentials "
             "(standard AWS chain) and AWS_ENDPOINT_URL for S3-compatible stores."
         )
     if isinstance(error, BotoCoreError):
         return PipelineInputError(
-            f"Cannot read {uri}: {error}. Check AWS_ENDPOINT_URL and the network."
+            f"Cannot read {uri}: {redact(str(error))}. Check AWS_ENDPOINT_URL and the network."
         )
     return error

@@ -23,6 +23,7 @@ from urllib.request import url2pathname
 
 from lstm_model.delivery.package import PACKAGE_NAME, check_model_name, sha256_file, version_dir
 from lstm_model.errors import PipelineInputError
+from lstm_model.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ class PushTarget:
 
 
 def _redact(uri: str) -> str:
-    """A URI fit for messages: any ``user:secret@`` part and query string are masked."""
-    uri = re.sub(r"(//)[^/@]*@", r"\1***@", uri)
-    return re.sub(r"\?.*$", "?***", uri)
+    """A URI fit for messages: credentials (:func:`~lstm_model.redact.redact`) and the whole
+    query string are masked."""
+    return re.sub(r"\?.*$", "?***", redact(uri))
 
 
 def parse_push_uri(push_uri: str | None, local_dir: Path) -> PushTarget:

@@ -95,12 +95,20 @@ def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> p
 
 
 def log_forecaster(
-    saved_model_dir: Path, model_name: str, example_values: np.ndarray
+    saved_model_dir: Path, model_name: str, example_values: np.ndarray, tags: dict[str, str]
 ) -> ModelVersion:
     """Log the pyfunc forecaster to the active run and register it as a new version.
 
-    The new version takes the ``challenger`` alias; ``champion`` moves only through
+    The version is created with its ``tags`` in one registry call (one database transaction
+    on a SQL store), so a crash can never leave a version without its ``blessed`` tag. It
+    then takes the ``challenger`` alias; ``champion`` moves only through
     :func:`lstm_model.delivery.registry.promote`.
+
+    Args:
+        saved_model_dir: The verified SavedModel export.
+        model_name: Registered model name.
+        example_values: A few rows of the series, the input example.
+        tags: Version tags, ``blessed`` and ``blessing_reason`` among them.
 
     Returns:
         The registered model version.
@@ -119,11 +127,11 @@ def log_forecaster(
         signature=signature,
         input_example=example,
         pip_requirements=SERVING_REQUIREMENTS,
-        registered_model_name=model_name,
     )
-    client = MlflowClient()
-    version = client.get_model_version(model_name, str(info.registered_model_version))
-    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    # Not log_model(registered_model_name=...): that creates the version first and leaves
+    # the tags to later calls, which a crash in between would skip.
+    version = mlflow.register_model(info.model_uri, model_name, tags=tags)
+    MlflowClient().set_registered_model_alias(model_name, CHALLENGER, version.version)
     return version
 
 

@@ -8,28 +8,30 @@ which one that is). Registry stages are deprecated and never used.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
+from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 
+from lstm_model.config import RegistryConfig
+from lstm_model.delivery.lock import model_lock
 from lstm_model.errors import PipelineInputError
+from lstm_model.redact import redact
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous-champion"
 HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
 BLESSED_TAG = "blessed"
+FORCED_TAG = "promotion_forced"  # set when --force promoted a version that is not blessed
 HEADLINE_METRICS = ("model_rmse", "model_mase")
 USER_ENV = "LSTM_PIPELINE_USER"  # who, when the OS user is a shared CI account
+LOCK_TIMEOUT = RegistryConfig.model_fields["lock_timeout"].default
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,27 @@ def is_blessed(version: ModelVersion) -> bool | None:
     return value.strip().lower() in ("true", "1", "yes")
 
 
+def may_ship(version: ModelVersion) -> bool:
+    """Whether a version may be promoted, pushed or served: tagged ``blessed=true``, or
+    promoted with ``--force`` by an operator. A version without the tag (a registration that
+    did not finish, or one made outside the pipeline) counts as not blessed."""
+    forced = (version.tags or {}).get(FORCED_TAG) == "true"
+    return is_blessed(version) is True or forced
+
+
+def not_blessed_reason(model_name: str, version: ModelVersion) -> str:
+    """Why ``version`` counts as not blessed, in words, for refusals."""
+    if is_blessed(version) is False:
+        return (
+            f"{model_name} v{version.version} is tagged blessed=false: its evaluation did not "
+            "pass the blessing policy"
+        )
+    return (
+        f"{model_name} v{version.version} has no '{BLESSED_TAG}' tag (its registration did "
+        "not finish, or it was registered outside the pipeline), so it counts as not blessed"
+    )
+
+
 def list_versions(model_name: str) -> list[VersionSummary]:
     """Every version of ``model_name``, newest first, with aliases and headline metrics.
 
@@ -167,6 +190,7 @@ def promote(
     *,
     who: str | None = None,
     force: bool = False,
+    lock_timeout: float = LOCK_TIMEOUT,
 ) -> Promotion:
     """Move ``champion`` to ``version``, recording who, when and why on the version.
 
@@ -179,27 +203,38 @@ def promote(
         version: Version number to promote.
         reason: Why; stored as the ``promotion_reason`` tag.
         who: Who promoted; default ``$LSTM_PIPELINE_USER`` or the OS user.
-        force: Promote even a version tagged ``blessed=false``.
+        force: Promote even a version that is not tagged ``blessed=true``; the version is
+            then tagged ``promotion_forced=true``.
+        lock_timeout: Seconds to wait for the model's registry lock.
 
     Returns:
         The promotion, with the previous champion (None if there was none).
 
     Raises:
-        PipelineInputError: Unknown model or version, or a version tagged not blessed.
+        PipelineInputError: Unknown model or version, or a version not tagged blessed=true.
     """
     client = MlflowClient()
     target = resolve(model_name, str(version))
-    if is_blessed(target) is False and not force:
+    if is_blessed(target) is not True and not force:
         raise PipelineInputError(
-            f"{model_name} v{target.version} is tagged blessed=false: its evaluation did not "
-            "pass the blessing policy, so it may not be promoted. Promote a blessed version, "
-            "or pass --force to override (and say why in --reason)."
+            f"{not_blessed_reason(model_name, target)}, so it may not be promoted. Promote a "
+            "blessed version, or pass --force to override (and say why in --reason)."
         )
+    with model_lock(_tracking_uri(), model_name, lock_timeout):
+        return _move_champion(client, model_name, target, reason, who)
+
+
+def _move_champion(
+    client: MlflowClient, model_name: str, target: ModelVersion, reason: str, who: str | None
+) -> Promotion:
+    """The alias moves and history update of :func:`promote`; the caller holds the lock."""
     current = champion_version(model_name)
     previous = str(current.version) if current is not None else None
     record = Promotion(model_name, str(target.version), previous, *_who_when(who), reason)
     if previous == record.version:
         return record
+    if is_blessed(target) is not True:
+        client.set_model_version_tag(model_name, record.version, FORCED_TAG, "true")
     history = _history(client, model_name)
     history.append(record.version)
     # previous-champion first: if the champion move fails, rollback still points right.
@@ -211,7 +246,13 @@ def promote(
     return record
 
 
-def rollback(model_name: str, reason: str = "", *, who: str | None = None) -> Promotion:
+def rollback(
+    model_name: str,
+    reason: str = "",
+    *,
+    who: str | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> Promotion:
     """Move ``champion`` back to the previous champion and forget the rolled-back one.
 
     Rolling back twice goes two champions back; ``previous-champion`` follows.
@@ -222,7 +263,12 @@ def rollback(model_name: str, reason: str = "", *, who: str | None = None) -> Pr
     Raises:
         PipelineInputError: No champion, or no previous champion recorded.
     """
-    client = MlflowClient()
+    with model_lock(_tracking_uri(), model_name, lock_timeout):
+        return _roll_back(MlflowClient(), model_name, reason, who)
+
+
+def _roll_back(client: MlflowClient, model_name: str, reason: str, who: str | None) -> Promotion:
+    """The alias moves and history update of :func:`rollback`; the caller holds the lock."""
     current = champion_version(model_name)
     if current is None:
         _aliases(client, model_name)  # unknown model -> its own clear error
@@ -248,77 +294,29 @@ def rollback(model_name: str, reason: str = "", *, who: str | None = None) -> Pr
     return record
 
 
-def download_saved_model(model_name: str, version: str, dest: Path) -> Path:
-    """Download the SavedModel a registered version was logged with (pyfunc artifact
-    ``saved_model``) into ``dest``.
+def champion_moved(model_name: str, compared: str | None) -> str | None:
+    """Why a challenger compared with champion ``compared`` may no longer be promoted.
+
+    Call it holding :func:`~lstm_model.delivery.lock.model_lock`: a champion that moved after
+    the comparison (another retrain or a manual promotion) was never beaten by this one.
+
+    Args:
+        model_name: Registered model name.
+        compared: The champion version the challenger was compared with (None: there was none).
 
     Returns:
-        The SavedModel folder.
-
-    Raises:
-        PipelineInputError: The version's model has no ``saved_model`` artifact.
+        None when the champion is still ``compared``; else the reason, in words.
     """
-    import mlflow
-    from mlflow.models import Model
-
-    local = Path(
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model_name}/{version}", dst_path=str(dest)
-        )
+    current = champion_version(model_name)
+    now = str(current.version) if current is not None else None
+    if now == compared:
+        return None
+    before = f"v{compared}" if compared else "none"
+    return (
+        f"not promoted: the champion changed from {before} to v{now} while this run was "
+        f"training, so this version was never compared with v{now}. It stays challenger; "
+        "retrain to compare with the new champion, or promote it by hand."
     )
-    flavor = Model.load(str(local)).flavors.get("python_function", {})
-    artifact = flavor.get("artifacts", {}).get("saved_model", {}).get("path")
-    if not artifact or not (local / artifact / "saved_model.pb").is_file():
-        raise PipelineInputError(
-            f"{model_name} v{version} has no SavedModel artifact 'saved_model': it was not "
-            "registered by this pipeline, so there is nothing to package."
-        )
-    return local / str(artifact)
-
-
-def push_metadata(run_id: str | None, version: str, metrics: dict[str, float]) -> dict[str, str]:
-    """S3 object metadata for a pushed version: run id, version and headline metrics."""
-    meta = {"run-id": run_id or "", "model-version": str(version)}
-    meta.update(
-        {k.replace("_", "-"): f"{metrics[k]:.6g}" for k in HEADLINE_METRICS if k in metrics}
-    )
-    return meta
-
-
-def version_metrics(version: ModelVersion) -> dict[str, float]:
-    """The metrics of the run that registered ``version`` (empty if the run is gone)."""
-    if not version.run_id:
-        return {}
-    try:
-        return dict(MlflowClient().get_run(version.run_id).data.metrics)
-    except MlflowException:
-        return {}
-
-
-class PromotionBlockedError(RuntimeError):
-    """A step before promotion failed; the message says the aliases were left as they were."""
-
-
-@contextlib.contextmanager
-def aliases_kept_on_failure(model_name: str, version: str, step: str) -> Iterator[None]:
-    """Re-raise a failure of ``step`` saying that ``champion`` did not move.
-
-    The flow promotes only after the push (and deployment) succeeded, so a failure inside
-    this block leaves the registry's aliases as they were; the message says so and which
-    version is still champion. Input errors stay input errors (CLI exit code 2).
-    """
-    try:
-        yield
-    except Exception as error:
-        current = champion_version(model_name)
-        still = f"v{current.version}" if current is not None else "none"
-        note = (
-            f"{step} of {model_name} v{version} failed, so the registry aliases were left as "
-            f"they were: champion is still {still}; v{version} stays challenger."
-        )
-        if isinstance(error, PipelineInputError):
-            raise PipelineInputError(f"{error} {note}") from error
-        raise PromotionBlockedError(f"{type(error).__name__}: {error} {note}") from error
 
 
 def _who_when(who: str | None) -> tuple[str, str]:
@@ -337,6 +335,12 @@ def _tag_promotion(client: MlflowClient, record: Promotion) -> None:
         client.set_model_version_tag(record.model_name, record.version, key, value)
 
 
+def registered_history(model: RegisteredModel) -> list[str]:
+    """The champion history recorded on a registered model, oldest first (empty if none)."""
+    raw = (model.tags or {}).get(HISTORY_TAG)
+    return [str(v) for v in json.loads(raw)] if raw else []
+
+
 def _history(client: MlflowClient, model_name: str) -> list[str]:
     """Champions oldest first; seeded with the current champion when no history exists."""
     raw = client.get_registered_model(model_name).tags.get(HISTORY_TAG)
@@ -352,7 +356,7 @@ def _aliases(client: MlflowClient, model_name: str) -> dict[str, str]:
     except MlflowException:
         names = sorted(m.name for m in client.search_registered_models(max_results=50))
         raise PipelineInputError(
-            f"No registered model {model_name!r} in {_tracking_uri()}; registered models: "
+            f"No registered model {model_name!r} in {redact(_tracking_uri())}; registered models: "
             f"{', '.join(names) or 'none'}. Set MLFLOW_TRACKING_URI to the right store."
         ) from None
 

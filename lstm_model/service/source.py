@@ -129,6 +129,8 @@ def load_model(source: ModelSource, version: str | None = None) -> LoadedModel:
     import mlflow
 
     version = version or resolve_version(source)
+    if source.follows_alias:
+        _check_blessed(source, version)
     with tempfile.TemporaryDirectory(prefix="lstm-serve-") as tmp:
         root = Path(
             mlflow.artifacts.download_artifacts(
@@ -137,6 +139,32 @@ def load_model(source: ModelSource, version: str | None = None) -> LoadedModel:
         )
         forecaster = load_forecaster(root / _saved_model_path(root, source.name, version))
     return LoadedModel(source.name, version, forecaster, time.time())
+
+
+class NotBlessedError(PipelineInputError):
+    """The alias points at a version that is not tagged ``blessed=true`` (nor promoted with
+    ``--force``): the service does not serve it."""
+
+
+def _check_blessed(source: ModelSource, version: str) -> None:
+    """Refuse a version the alias reached without passing the blessing gate.
+
+    A version without the ``blessed`` tag (a registration cut short, or one made outside the
+    pipeline) counts as not blessed, as it does for ``promote`` and ``push``. A pinned
+    ``models:/NAME/VERSION`` is the operator's explicit choice and is not checked.
+    """
+    from mlflow import MlflowClient
+
+    tags = MlflowClient().get_model_version(source.name, version).tags or {}
+    # The tag names of lstm_model.delivery.registry (the service imports no pipeline stage).
+    if tags.get("blessed") == "true" or tags.get("promotion_forced") == "true":
+        return
+    state = f"blessed={tags['blessed']}" if "blessed" in tags else "no 'blessed' tag"
+    raise NotBlessedError(
+        f"{source.uri} points at v{version}, which has {state}: only blessed versions (or "
+        "ones promoted with --force) are served. Promote a blessed version, or serve "
+        f"models:/{source.name}/{version} to pin it deliberately."
+    )
 
 
 def _saved_model_path(model_root: Path, name: str, version: str) -> str:
@@ -190,6 +218,10 @@ class RegistryWatcher(threading.Thread):
             return False
         try:
             new = load_model(self.source, version)
+        except NotBlessedError as error:
+            log.warning("%s", error)
+            self.on_error("not_blessed")
+            return False
         except Exception as error:  # noqa: BLE001 - keep serving the current model
             log.warning("loading %s v%s failed: %s", self.source.name, version, error)
             self.on_error("model_load")

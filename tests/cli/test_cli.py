@@ -191,7 +191,9 @@ def test_predict_reads_the_models_exogenous_columns_from_the_file(workspace, tmp
     directory = export_saved_model(model, data.transform, tmp_path / "exog")
     configure_tracking(None, "lstm-pipeline")
     with mlflow.start_run():
-        log_forecaster(directory, "cli-exog", matrix[:20])
+        log_forecaster(
+            directory, "cli-exog", matrix[:20], {"blessed": "true", "blessing_reason": "test"}
+        )
     series.assign(temp=temp).to_csv(workspace / "exog.csv", index=False)
 
     code = main(

@@ -16,13 +16,13 @@ from mlflow import MlflowClient
 from flows.cli.main import main
 from lstm_model.delivery.registry import (
     PREVIOUS_CHAMPION,
-    PromotionBlockedError,
     champion_version,
     list_versions,
     parse_model_ref,
     promote,
     rollback,
 )
+from lstm_model.delivery.shipping import PromotionBlockedError
 from lstm_model.errors import PipelineInputError
 
 MODEL = "promo-model"

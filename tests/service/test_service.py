@@ -56,7 +56,9 @@ def registry(trained, tmp_path_factory):
         with mlflow.start_run():
             for index, keras_model in enumerate((model, second), start=1):
                 saved = export_saved_model(keras_model, data.transform, tmp / f"export-{index}")
-                version = log_forecaster(saved, NAME, data.values)
+                version = log_forecaster(
+                    saved, NAME, data.values, {"blessed": "true", "blessing_reason": "test"}
+                )
                 assert version.version == index
                 expected[str(index)] = one_step_forecasts(
                     lambda w, m=keras_model: m.predict(w, verbose=0), data.transform, data.values

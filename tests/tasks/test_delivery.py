@@ -26,8 +26,11 @@ from lstm_model.delivery.push import DeliveryError, push_package
 from lstm_model.delivery.pyfunc import history_frame
 from lstm_model.delivery.registry import champion_version
 from lstm_model.errors import PipelineInputError
+from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.modeling.forecast import one_step_forecasts
 from tasks.delivery import export, promote_to_champion, register
+
+BLESSED = BlessingDecision(True, {"seasonal_naive": True}, ["beats seasonal naive"])
 
 
 def _pipeline(model, transform, values):
@@ -68,7 +71,7 @@ def test_register_then_promote(prefect_harness, active_run, trained, tmp_path):
     saved = export_saved_model(model, data.transform, tmp_path / "export")
     assert champion_version("registry-test") is None
 
-    version = register(saved, "registry-test", data)
+    version = register(saved, "registry-test", data, BLESSED)
     client = MlflowClient()
     aliases = client.get_registered_model("registry-test").aliases
     assert aliases == {"challenger": version.version}
@@ -93,9 +96,9 @@ def test_second_version_keeps_champion_until_promoted(
 ):
     model, data, _ = trained
     saved = export_saved_model(model, data.transform, tmp_path / "export")
-    first = register(saved, "registry-two", data)
+    first = register(saved, "registry-two", data, BLESSED)
     promote_to_champion("registry-two", first.version, "first")
-    second = register(saved, "registry-two", data)
+    second = register(saved, "registry-two", data, BLESSED)
     aliases = MlflowClient().get_registered_model("registry-two").aliases
     assert aliases == {"champion": first.version, "challenger": second.version}
 

@@ -72,7 +72,9 @@ def test_compare_bless_register_without_and_with_champion(
     assert "baseline_dm_squared_p" in run.metrics and "baseline_ttest_absolute_p" in run.metrics
 
     saved = export(model, data.transform, data.values, tmp_path / "export")
-    version = log_forecaster(saved, "compare-test", data.values[:20])
+    version = log_forecaster(
+        saved, "compare-test", data.values[:20], {"blessed": "true", "blessing_reason": "test"}
+    )
     promote("compare-test", version.version, "test")
     comparison = compare(evaluation, data, config)
     # The same model as champion: identical errors, so not significantly better.

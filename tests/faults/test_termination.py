@@ -1,0 +1,93 @@
+"""SIGTERM during a retrain: the MLflow run ends KILLED, temporary folders are removed and no
+child process (Prefect's temporary server) is left behind; nothing is registered."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import make_series
+from mlflow import MlflowClient
+
+TINY = {
+    "analysis": {"max_lookback": 12, "compare_candidates": False},
+    "tuning": {"max_trials": 4, "epochs": 30, "units": [8]},
+    "training": {"epochs": 3},
+}
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, read from /proc."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found |= {child} | _descendants(child)
+    return found
+
+
+def _running_run(store: Path) -> str | None:
+    """The id of a RUNNING retrain run in the child's store, once there is one."""
+    if not store.exists():
+        return None
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("lstm-pipeline")
+    if experiment is None:
+        return None
+    runs = client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
+    return next((r.info.run_id for r in runs if r.info.run_name.startswith("retrain-")), None)
+
+
+def test_sigterm_marks_the_run_killed_and_leaves_no_process_or_folder(tmp_path):
+    make_series(120).to_csv(tmp_path / "series.csv", index=False)
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))
+    child_tmp = tmp_path / "tmp"
+    child_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(child_tmp), "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("PREFECT_API_URL", None)  # its own temporary Prefect server, as a user's run has
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from flows.cli.main import main; raise SystemExit(main())",
+            "retrain",
+            "series.csv",
+            "--model-name",
+            "terminated",
+            "--config",
+            "tiny.json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = tmp_path / "mlflow.db"
+    # Wait for the event, not for a time: the run exists once training has started.
+    while (run_id := _running_run(store)) is None:
+        assert child.poll() is None, child.communicate()[1][-3000:]
+        time.sleep(0.5)
+    processes = _descendants(child.pid)
+    assert processes, "Prefect's temporary server runs as a child process"
+
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=300)
+
+    assert child.returncode == 130, err[-3000:]
+    assert "interrupted" in err and "Traceback" not in err.splitlines()[-1]
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    assert client.get_run(run_id).info.status == "KILLED"
+    assert client.search_registered_models() == []
+    assert not list(child_tmp.glob("lstm-pipeline-*"))
+    alive = {pid for pid in processes if Path(f"/proc/{pid}").exists()}
+    assert not alive, f"left behind: {alive}"
