@@ -6,6 +6,7 @@ The model registry (versions, aliases, promotion) is :mod:`lstm_model.delivery.r
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -31,31 +32,59 @@ def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        artifacts = None
-        if uri.startswith("sqlite:///"):
-            database = Path(uri.removeprefix("sqlite:///")).resolve()
-            artifacts = (database.parent / "mlartifacts").as_uri()
-        try:
-            mlflow.create_experiment(experiment, artifact_location=artifacts)
-        except MlflowException:
-            # A concurrent run created it between the lookup and here: use theirs.
-            if mlflow.get_experiment_by_name(experiment) is None:
-                raise
-    mlflow.set_experiment(experiment)
+    with _store_creation(uri):
+        if mlflow.get_experiment_by_name(experiment) is None:
+            artifacts = None
+            if uri.startswith("sqlite:///"):
+                database = Path(uri.removeprefix("sqlite:///")).resolve()
+                artifacts = (database.parent / "mlartifacts").as_uri()
+            try:
+                mlflow.create_experiment(experiment, artifact_location=artifacts)
+            except MlflowException:
+                # A concurrent run on a tracking server created it first: use theirs.
+                if mlflow.get_experiment_by_name(experiment) is None:
+                    raise
+        mlflow.set_experiment(experiment)
     return uri
 
 
 @contextlib.contextmanager
+def _store_creation(uri: str) -> Iterator[None]:
+    """One process at a time opens a sqlite store for the first time.
+
+    MLflow creates a new store's tables without IF NOT EXISTS, so two retrains started
+    together on a fresh ``mlflow.db`` collided ("table assessments already exists") and one
+    failed. An exclusive ``flock`` beside the database serialises the creation; the kernel
+    releases it if its holder dies.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///")).absolute()
+    lock = database.with_name(database.name + ".locks") / "store.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def killed_on_interrupt() -> Iterator[None]:
-    """End the active run as KILLED when the block is interrupted (Ctrl-C, or SIGTERM, which
-    the CLI turns into KeyboardInterrupt); ``mlflow.start_run`` alone would say FAILED, and a
-    process killed without unwinding leaves it RUNNING (``lstm-pipeline doctor`` repairs that).
+    """End the active run as KILLED when the block is interrupted; ``mlflow.start_run`` alone
+    would say FAILED, and a process killed without unwinding leaves it RUNNING (``lstm-pipeline
+    doctor`` repairs that).
+
+    Interrupts are the BaseExceptions that are not errors: KeyboardInterrupt (Ctrl-C, and
+    SIGTERM in the CLI) and the signal exception Prefect raises inside a flow run on SIGTERM.
     """
     try:
         yield
-    except KeyboardInterrupt:
-        mlflow.end_run("KILLED")
+    except BaseException as interrupt:
+        if not isinstance(interrupt, Exception):
+            mlflow.end_run("KILLED")
         raise
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,15 +36,19 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _running_run(store: Path) -> str | None:
-    """The id of a RUNNING retrain run in the child's store, once there is one."""
-    if not store.exists():
+    """The id of a RUNNING retrain run in the child's store, once there is one.
+
+    Read with sqlite3, not MLflow: an MLflow client would try to create the tables the
+    child is creating at that moment.
+    """
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+            row = connection.execute(
+                "SELECT run_uuid FROM runs WHERE status = 'RUNNING' AND name LIKE 'retrain-%'"
+            ).fetchone()
+    except sqlite3.Error:  # not created yet, or being created
         return None
-    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
-    experiment = client.get_experiment_by_name("lstm-pipeline")
-    if experiment is None:
-        return None
-    runs = client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
-    return next((r.info.run_id for r in runs if r.info.run_name.startswith("retrain-")), None)
+    return row[0] if row else None
 
 
 def test_sigterm_marks_the_run_killed_and_leaves_no_process_or_folder(tmp_path):
