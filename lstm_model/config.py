@@ -271,6 +271,12 @@ class ServeConfig(_Section):
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger bodies get 413.")
     max_instances: int = Field(1024, ge=1, description="Most windows (forecasts) per request.")
+    out_of_range_sd: float = Field(
+        10.0,
+        gt=0,
+        description="A window whose standardised model inputs exceed this many training "
+        "standard deviations is flagged (X-Out-Of-Range, out_of_range) and counted.",
+    )
     api_key_env: str = Field(
         "LSTM_PIPELINE_API_KEY", description="Env var holding the API key; unset: no auth."
     )

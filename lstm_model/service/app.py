@@ -20,6 +20,7 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lstm_model.config import ServeConfig
@@ -36,8 +37,11 @@ access_log = logging.getLogger("lstm_model.service.access")
 log = logging.getLogger(__name__)
 
 # Metrics label per route; anything else is "other" so scanners cannot blow up the label set.
-ENDPOINTS = ("/invocations", "/predict", "/ping", "/health", "/metrics")
-PROTECTED = ("/invocations", "/predict")
+ENDPOINTS = ("/invocations", "/predict", "/ping", "/health", "/metrics", "/openapi.json")
+# The API description is behind the key too: it tells a scanner what to send.
+PROTECTED = ("/invocations", "/predict", "/openapi.json")
+# nginx's "client closed request": the client went away before its body arrived.
+CLIENT_CLOSED = 499
 
 Handler = Callable[[dict[str, Any], LoadedModel], Awaitable[dict[str, Any]]]
 
@@ -54,14 +58,16 @@ def create_app(
         holder: Holds the model that answers; swapped by the registry watcher.
         config: Limits (body size, windows per request).
         metrics: Where request counts, latencies and errors are recorded.
-        api_key: When set, /invocations and /predict need it as ``Authorization: Bearer KEY``
-            or ``X-API-Key: KEY``; /ping, /health and /metrics stay open for probes and
-            scrapers (they carry no data).
+        api_key: When set, /invocations, /predict and /openapi.json need it as
+            ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; /ping, /health and /metrics
+            stay open for probes and scrapers (they carry no data). There is no /docs page.
 
     Returns:
         The FastAPI application.
     """
-    app = FastAPI(title="lstm-pipeline forecaster", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="lstm-pipeline forecaster", docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.add_middleware(ObserveRequests, metrics=metrics)
     expected_key = api_key.encode() if api_key else None
 
@@ -74,7 +80,16 @@ def create_app(
             if expected_key is not None and request.url.path in PROTECTED:
                 _authorize(request, expected_key)
             body = await _read_body(request, config.max_body_bytes)
-            return JSONResponse(await handle(parse_json(body), model), headers=headers)
+            payload = await handle(parse_json(body), model)
+            flagged = getattr(request.state, "out_of_range", 0)
+            if flagged:
+                headers["X-Out-Of-Range"] = str(flagged)
+            return JSONResponse(payload, headers=headers)
+        except ClientDisconnect:
+            # Not the service's failure, and nobody is left to read an answer.
+            request.state.error_kind = "client_disconnected"
+            metrics.errors.labels("client_disconnected").inc()
+            return Response(status_code=CLIENT_CLOSED, headers=headers)
         except RequestError as error:
             request.state.error_kind = error.kind
             metrics.errors.labels(error.kind).inc()
@@ -98,7 +113,14 @@ def create_app(
                 headers=headers,
             )
 
-    async def forecast(model: LoadedModel, windows: np.ndarray) -> np.ndarray:
+    async def forecast(
+        request: Request, model: LoadedModel, windows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts, and which windows lie far outside the training data (flagged, counted)."""
+        matrix = windows if windows.ndim == 3 else windows[:, :, np.newaxis]
+        outside = model.forecaster.deviations(matrix) > config.out_of_range_sd
+        request.state.out_of_range = int(outside.sum())
+        metrics.out_of_range.inc(int(outside.sum()))
         # TensorFlow releases the GIL; a worker thread keeps the event loop answering probes.
         forecasts = await run_in_threadpool(model.forecaster.forecast, windows)
         if not np.all(np.isfinite(forecasts)):
@@ -109,7 +131,7 @@ def create_app(
                 "range it was trained on",
             )
         metrics.forecasts.inc(len(forecasts))
-        return forecasts
+        return forecasts, outside
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
@@ -117,7 +139,9 @@ def create_app(
 
         async def handle(payload: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
             windows = instances_to_windows(payload, model.forecaster, config.max_instances)
-            return {"predictions": (await forecast(model, windows)).tolist()}
+            # The TF Serving body stays as SageMaker clients expect it: the flag is a header.
+            forecasts, _ = await forecast(request, model, windows)
+            return {"predictions": forecasts.tolist()}
 
         return await answer(request, handle)
 
@@ -127,7 +151,8 @@ def create_app(
 
         async def handle(payload: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
             parsed = predict_request(payload, model.forecaster, config.max_instances)
-            values = (await forecast(model, parsed.windows)).tolist()
+            forecasts, outside = await forecast(request, model, parsed.windows)
+            values = forecasts.tolist()
             stamps: list[str | None] = [None] * len(values)
             if parsed.timestamps:
                 stamps = [*parsed.timestamps]
@@ -135,8 +160,8 @@ def create_app(
                 "model": model.name,
                 "version": model.version,
                 "forecasts": [
-                    {"timestamp": stamp, "value": value}
-                    for stamp, value in zip(stamps, values, strict=True)
+                    {"timestamp": stamp, "value": value, "out_of_range": bool(far)}
+                    for stamp, value, far in zip(stamps, values, outside, strict=True)
                 ],
             }
 
@@ -170,6 +195,23 @@ def create_app(
     @app.get("/metrics")
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> Response:
+        """The OpenAPI description; needs the API key when one is set."""
+        request.state.model = holder.current
+        if expected_key is not None:
+            try:
+                _authorize(request, expected_key)
+            except RequestError as error:
+                request.state.error_kind = error.kind
+                metrics.errors.labels(error.kind).inc()
+                return JSONResponse(
+                    {"error": error.message, "kind": error.kind},
+                    status_code=error.status,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return JSONResponse(app.openapi())
 
     return app
 

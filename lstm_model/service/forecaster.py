@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,67 @@ PREPROCESSING_FILE = "preprocessing.json"
 
 
 @dataclass(frozen=True)
+class InputScale:
+    """How the model standardises its inputs (from ``preprocessing.json``), so the service can
+    say how far a window lies outside the data the model was trained on.
+
+    A window's deviation is the largest absolute standardised input the network would see:
+    the target Box-Cox transformed (when it was), differenced and scaled, each exogenous
+    column scaled, all with the training part's parameters. An LSTM's saturating units return
+    a plausible-looking number for any input, so a deviation of tens of standard deviations
+    means the forecast is an extrapolation nobody should trust.
+    """
+
+    coefficients: tuple[float, ...]  # of (1 - B)^d (1 - B^m)^D, lag 0 first
+    mean: float
+    scale: float
+    box_cox_lambda: float | None = None
+    feature_means: tuple[float, ...] = ()
+    feature_scales: tuple[float, ...] = ()
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> InputScale | None:
+        """From the fields of ``preprocessing.json``; None when it lacks the scaler."""
+        if "mean" not in fields or "scale" not in fields:
+            return None
+        polynomial = np.array([1.0])
+        for _ in range(int(fields.get("differencing", 0))):
+            polynomial = np.convolve(polynomial, [1.0, -1.0])
+        seasonal = np.r_[1.0, np.zeros(int(fields.get("season", 1)) - 1), -1.0]
+        for _ in range(int(fields.get("seasonal_differencing", 0))):
+            polynomial = np.convolve(polynomial, seasonal)
+        return cls(
+            tuple(float(c) for c in polynomial),
+            float(fields["mean"]),
+            float(fields["scale"]) or 1.0,
+            fields.get("box_cox_lambda"),
+            tuple(fields.get("feature_means") or ()),
+            tuple(fields.get("feature_scales") or ()),
+        )
+
+    def deviations(self, windows: np.ndarray) -> np.ndarray:
+        """Largest absolute standardised input of each window, (batch, warmup, features)."""
+        target = windows[:, :, 0]
+        with np.errstate(all="ignore"):
+            if self.box_cox_lambda is not None:
+                lam = float(self.box_cox_lambda)
+                # The serving graph floors at 1e-8: a value at or below 0 is off its scale.
+                stabilised = np.log(target) if lam == 0 else (target**lam - 1.0) / lam
+                target = np.where(target > 0, stabilised, np.inf)
+            coefficients = np.asarray(self.coefficients)
+            views = np.lib.stride_tricks.sliding_window_view(target, len(coefficients), axis=1)
+            z = np.abs((views @ coefficients[::-1] - self.mean) / self.scale)
+            deviation = np.nan_to_num(z, nan=np.inf).max(axis=1)
+            if self.feature_means and windows.shape[2] > 1:
+                scales = np.asarray([s or 1.0 for s in self.feature_scales])
+                features = (windows[:, :, 1:] - np.asarray(self.feature_means)) / scales
+                spread = np.nan_to_num(np.abs(features), nan=np.inf).max(axis=(1, 2))
+                deviation = np.maximum(deviation, spread)
+        result: np.ndarray = deviation
+        return result
+
+
+@dataclass(frozen=True)
 class ServedForecaster:
     """Raw windows in, next-step forecasts out, in original units.
 
@@ -35,12 +97,14 @@ class ServedForecaster:
         warmup: Raw time steps per window (lookback plus the differencing order).
         columns: Value columns per time step: the target first, then exogenous features.
         lookback: The network's window length, when the export recorded it.
+        input_scale: The training part's scaling, when the export recorded it.
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
     warmup: int
     columns: tuple[str, ...]
     lookback: int | None = None
+    input_scale: InputScale | None = None
 
     @property
     def n_features(self) -> int:
@@ -69,6 +133,20 @@ class ServedForecaster:
                 f"got {windows.shape}"
             )
         return np.asarray(self.predict(windows), dtype=np.float64).reshape(-1)
+
+    def deviations(self, windows: np.ndarray) -> np.ndarray:
+        """How many training standard deviations each window's most extreme model input lies
+        from the training data (0 when the export recorded no scaler).
+
+        Args:
+            windows: (batch, warmup, features) raw windows.
+
+        Returns:
+            (batch,) deviations; infinite for values the model's scale cannot take.
+        """
+        if self.input_scale is None:
+            return np.zeros(len(windows))
+        return self.input_scale.deviations(np.asarray(windows, dtype=np.float64))
 
 
 def load_forecaster(directory: Path) -> ServedForecaster:
@@ -103,7 +181,10 @@ def load_forecaster(directory: Path) -> ServedForecaster:
             "serving signature existed. Retrain, or re-export it with lstm_model.delivery.export."
         )
     _, warmup, n_features = spec.shape.as_list()
-    columns, lookback = _columns(directory, n_features)
+    fields = _fields(directory)
+    columns = tuple(fields.get("columns") or ())
+    if len(columns) != n_features:
+        columns = ("value", *(f"x{i}" for i in range(1, n_features)))
 
     def predict(windows: np.ndarray) -> np.ndarray:
         history = tf.constant(windows, dtype=spec.dtype)
@@ -112,16 +193,15 @@ def load_forecaster(directory: Path) -> ServedForecaster:
 
     # The function keeps the loaded object (and so its variables) alive.
     predict.saved_model = loaded  # type: ignore[attr-defined]
-    forecaster = ServedForecaster(predict, warmup, columns, lookback)
+    forecaster = ServedForecaster(
+        predict, warmup, columns, fields.get("lookback"), InputScale.from_fields(fields)
+    )
     forecaster.forecast(np.zeros((1, warmup, n_features)))
     return forecaster
 
 
-def _columns(directory: Path, n_features: int) -> tuple[tuple[str, ...], int | None]:
-    """Column names and lookback from ``preprocessing.json``; generic names without it."""
+def _fields(directory: Path) -> dict[str, Any]:
+    """The export's ``preprocessing.json`` (columns, lookback, scaler); empty without it."""
     path = directory / PREPROCESSING_FILE
-    fields = json.loads(path.read_text()) if path.is_file() else {}
-    columns = tuple(fields.get("columns") or ())
-    if len(columns) != n_features:
-        columns = ("value", *(f"x{i}" for i in range(1, n_features)))
-    return columns, fields.get("lookback")
+    fields: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    return fields

@@ -37,6 +37,12 @@ class ServiceMetrics:
         self.forecasts = Counter(
             "lstm_service_forecasts", "Windows forecast.", registry=self.registry
         )
+        self.out_of_range = Counter(
+            "lstm_service_out_of_range_windows",
+            "Windows with inputs more than serve.out_of_range_sd training standard deviations "
+            "from the training data (answered, and flagged).",
+            registry=self.registry,
+        )
         self.model_info = Gauge(
             "lstm_service_model_info",
             "1 for the model version answering requests.",
