@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
+
+log = logging.getLogger(__name__)
 
 
 def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
@@ -84,7 +87,16 @@ def killed_on_interrupt() -> Iterator[None]:
         yield
     except BaseException as interrupt:
         if not isinstance(interrupt, Exception):
-            mlflow.end_run("KILLED")
+            try:
+                mlflow.end_run("KILLED")
+            except MlflowException as error:
+                # An interrupt in the middle of a store write can leave sqlite locked by the
+                # cut-short session: the interrupt, not this, is what the user must hear of.
+                log.warning(
+                    "could not mark the MLflow run KILLED (%s); `lstm-pipeline doctor` will "
+                    "mark it FAILED",
+                    error.message,
+                )
         raise
 
 

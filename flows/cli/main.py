@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         handlers[args.command](args)
     except KeyboardInterrupt:
         print(
-            "error: interrupted: nothing was promoted; a started MLflow run was marked KILLED",
+            "error: interrupted: nothing was promoted; a started MLflow run was marked KILLED "
+            "(if it still shows RUNNING, run `lstm-pipeline doctor`)",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

@@ -9,6 +9,7 @@ from conftest import make_series
 
 from lstm_model.delivery.export import export_saved_model
 from lstm_model.delivery.pyfunc import history_frame
+from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture, build_lstm
 from lstm_model.modeling.transform import prepare
@@ -23,7 +24,8 @@ def test_pyfunc_takes_value_and_exogenous_columns_and_serves_the_saved_model_sig
     data = prepare(values, 0, 6, 0.15, 0.15, 1, 12, columns=("value", "rain"))
     model = build_lstm(6, 2, Architecture(units=4))
     saved = export_saved_model(model, data.transform, tmp_path / "export")
-    version = register(saved, "registry-exogenous", data)
+    blessed = BlessingDecision(True, {"seasonal_naive": True}, ["beats seasonal naive"])
+    version = register(saved, "registry-exogenous", data, blessed)
 
     loaded = mlflow.pyfunc.load_model(f"models:/registry-exogenous/{version.version}")
     assert [c.name for c in loaded.metadata.get_input_schema().inputs] == ["value", "rain"]

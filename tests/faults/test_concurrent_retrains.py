@@ -71,7 +71,9 @@ def test_two_retrains_started_together_leave_one_champion_and_true_verdicts(
         assert run.returncode == 0, err[-3000:]
     verdicts = dict(_verdict(out) for out, _ in outputs)
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    # Both URIs: a registry URI set earlier in this process would otherwise win.
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
     model = client.get_registered_model("race")
     history = json.loads(model.tags["champion_history"])
     promoted = sorted(version for version, yes in verdicts.items() if yes)
