@@ -8,6 +8,7 @@ access or a failed endpoint) and Prefect artifacts that record where a package w
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.modeling.transform import PreparedData, SeriesTransform
+from lstm_model.progress import stage
 
 
 @task(name="export", cache_policy=NO_CACHE)
@@ -55,13 +57,14 @@ def export(
     A mismatch raises :class:`~lstm_model.delivery.export.ExportVerificationError`, which stops
     the flow before register and push.
     """
+    stage("export")
     with FreshTensorFlow() as fresh:  # imports TensorFlow while the export is written
         directory = export_saved_model(model, transform, work_dir / "saved_model")
         check = verify_export(directory, model, transform, values, fresh=fresh)
     mlflow.log_metrics(
         {
-            "export_max_abs_difference": check.max_abs_difference,
-            "export_max_rel_difference": check.max_rel_difference,
+            "export/max_abs_difference": check.max_abs_difference,
+            "export/max_rel_difference": check.max_rel_difference,
         }
     )
     signature = describe_signature(transform)
@@ -83,16 +86,30 @@ def register(
     model_name: str,
     data: PreparedData,
     decision: BlessingDecision | None = None,
+    model: keras.Model | None = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> ModelVersion:
     """A new registered version (signature and input example included), alias ``challenger``.
 
     With a blessing decision, the version gets tags ``blessed`` (true/false) and
     ``blessing_reason``, so unblessed versions are visible and comparable in the registry.
+    With ``model``, the native ``.keras`` file is logged beside the SavedModel (artifact
+    ``keras_model`` of the registered model); ``description`` fills the version's description;
+    ``tags`` become version tags (e.g. the data and configuration fingerprints).
     """
+    stage("register")
     example = data.values[data.bounds.test[0] - data.transform.warmup : data.bounds.test[0] + 5]
-    version = log_forecaster(saved_model_dir, model_name, example)
+    with tempfile.TemporaryDirectory(prefix="keras-") as folder:
+        keras_file = None
+        if model is not None:
+            keras_file = Path(folder) / "model.keras"
+            model.save(keras_file)
+        version = log_forecaster(saved_model_dir, model_name, example, keras_file, description)
+    client = MlflowClient()
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(model_name, version.version, key, value)
     if decision is not None:
-        client = MlflowClient()
         client.set_model_version_tag(
             model_name, version.version, "blessed", str(decision.blessed).lower()
         )
@@ -107,6 +124,7 @@ def register(
 @task(name="promote", cache_policy=NO_CACHE)
 def promote_to_champion(model_name: str, version: str, reason: str) -> None:
     """Move the ``champion`` alias to ``version``."""
+    stage("promote")
     promote(model_name, version, reason)
     mlflow.set_tag("champion", "true")
     get_run_logger().info("%s version %s is the new champion: %s", model_name, version, reason)
@@ -188,6 +206,7 @@ def push_model(
     Returns:
         The stored URI, its verified SHA-256 and size.
     """
+    stage("push-model")
     logger = get_run_logger()
     result = push_package(Path(package), model_name, version, push_uri, Path(local_dir), metadata)
     logger.info(

@@ -95,12 +95,24 @@ def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> p
 
 
 def log_forecaster(
-    saved_model_dir: Path, model_name: str, example_values: np.ndarray
+    saved_model_dir: Path,
+    model_name: str,
+    example_values: np.ndarray,
+    keras_model: Path | None = None,
+    description: str | None = None,
 ) -> ModelVersion:
     """Log the pyfunc forecaster to the active run and register it as a new version.
 
     The new version takes the ``challenger`` alias; ``champion`` moves only through
     :func:`lstm_model.delivery.registry.promote`.
+
+    Args:
+        saved_model_dir: The verified SavedModel (what serves).
+        model_name: Registered model name.
+        example_values: Rows of the series for the input example and signature.
+        keras_model: The native ``.keras`` file, kept beside the SavedModel (artifact
+            ``keras_model``) for inspection and fine-tuning; serving never loads it.
+        description: The version's description in the registry.
 
     Returns:
         The registered model version.
@@ -115,7 +127,10 @@ def log_forecaster(
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=LSTMForecaster(),
-        artifacts={"saved_model": str(saved_model_dir)},
+        artifacts={
+            "saved_model": str(saved_model_dir),
+            **({"keras_model": str(keras_model)} if keras_model is not None else {}),
+        },
         signature=signature,
         input_example=example,
         pip_requirements=SERVING_REQUIREMENTS,
@@ -123,6 +138,8 @@ def log_forecaster(
     )
     client = MlflowClient()
     version = client.get_model_version(model_name, str(info.registered_model_version))
+    if description:
+        version = client.update_model_version(model_name, version.version, description)
     client.set_registered_model_alias(model_name, CHALLENGER, version.version)
     return version
 

@@ -28,7 +28,8 @@ CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous-champion"
 HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
 BLESSED_TAG = "blessed"
-HEADLINE_METRICS = ("model_rmse", "model_mase")
+DATA_TAG, CONFIG_TAG = "data_sha256", "config_sha256"  # what a version was trained from
+HEADLINE_METRICS = ("test/rmse", "test/mase")
 USER_ENV = "LSTM_PIPELINE_USER"  # who, when the OS user is a shared CI account
 
 
@@ -160,6 +161,26 @@ def list_versions(model_name: str) -> list[VersionSummary]:
     return sorted(summaries, key=lambda s: int(s.version), reverse=True)
 
 
+def newest_version_from(model_name: str, data_sha256: str, config_sha256: str) -> str | None:
+    """The newest registered version, if it was trained on this data with this configuration.
+
+    Args:
+        model_name: Registered model name (unknown names have no versions).
+        data_sha256: SHA-256 of the data file.
+        config_sha256: :meth:`PipelineConfig.sha256` of the run's configuration.
+
+    Returns:
+        That version's number, or None (no versions, or the newest differs in either).
+    """
+    versions = MlflowClient().search_model_versions(f"name = '{_quote(model_name)}'")
+    newest = max(versions, key=lambda mv: int(mv.version), default=None)
+    if newest is None:
+        return None
+    tags = newest.tags or {}
+    same = tags.get(DATA_TAG) == data_sha256 and tags.get(CONFIG_TAG) == config_sha256
+    return str(newest.version) if same else None
+
+
 def promote(
     model_name: str,
     version: str,
@@ -277,10 +298,15 @@ def download_saved_model(model_name: str, version: str, dest: Path) -> Path:
 
 
 def push_metadata(run_id: str | None, version: str, metrics: dict[str, float]) -> dict[str, str]:
-    """S3 object metadata for a pushed version: run id, version and headline metrics."""
+    """S3 object metadata for a pushed version: run id, version and headline metrics
+    (``model-rmse``, ``model-mase``: metadata keys cannot hold a slash)."""
     meta = {"run-id": run_id or "", "model-version": str(version)}
     meta.update(
-        {k.replace("_", "-"): f"{metrics[k]:.6g}" for k in HEADLINE_METRICS if k in metrics}
+        {
+            f"model-{k.removeprefix('test/')}": f"{metrics[k]:.6g}"
+            for k in HEADLINE_METRICS
+            if k in metrics
+        }
     )
     return meta
 
