@@ -68,7 +68,9 @@ class ShipResult:
 
 
 @flow(name="push-registered", log_prints=True)
-def push_registered(model_ref: str, config: PipelineConfig | None = None) -> ShipResult:
+def push_registered(
+    model_ref: str, config: PipelineConfig | None = None, force: bool = False
+) -> ShipResult:
     """Push an already registered version (``NAME@ALIAS`` or ``NAME/VERSION``).
 
     Downloads the SavedModel the version was registered with, packages and pushes it with its
@@ -78,13 +80,14 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
     Args:
         model_ref: e.g. ``lstm-forecaster@champion``.
         config: Push target, deploy section and tracking URI; defaults otherwise.
+        force: Push a version tagged ``blessed=false`` too (one promoted with ``--force``).
 
     Returns:
         The version, where it went, and whether the endpoint was deployed.
 
     Raises:
-        PipelineInputError: Unknown model/alias, a version tagged ``blessed=false``, or a
-            bad push URI or deploy config.
+        PipelineInputError: Unknown model/alias, a version tagged ``blessed=false`` (unless
+            ``force``), or a bad push URI or deploy config.
     """
     config = config or PipelineConfig()
     parse_push_uri(config.push.push_uri, config.push.local_dir)
@@ -92,10 +95,11 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
     name, alias = parse_model_ref(model_ref)
     use_registry(config.registry.tracking_uri)
     version = resolve(name, alias)
-    if is_blessed(version) is False:
+    if is_blessed(version) is False and not force:
         raise PipelineInputError(
             f"{name} v{version.version} is tagged blessed=false and may not be pushed. Push a "
-            "blessed version (see `lstm-pipeline models list`)."
+            "blessed version (see `lstm-pipeline models list`), or pass --force (e.g. for a "
+            "version promoted with --force)."
         )
     number = str(version.version)  # MLflow 3 returns an int
     champion = champion_version(name)
