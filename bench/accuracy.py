@@ -123,7 +123,7 @@ def run_lstm(series: Series, n_train: int, work: Path, config: Path | None) -> d
     return {
         "forecasts": forecasts,
         "retrain_seconds": retrain.seconds,
-        "blessed": "champion:       yes" in retrain.stdout,
+        "blessed": "blessed:        yes" in retrain.stdout,
     }
 
 

@@ -18,10 +18,12 @@ import os
 import socket
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
 from flows.preflight import preflight
@@ -31,11 +33,17 @@ from lstm_model.data.source import content_hash
 from lstm_model.data.values import TimeSeries
 from lstm_model.delivery.doctor import HOST_TAG, PID_TAG
 from lstm_model.delivery.lock import model_lock
-from lstm_model.delivery.registry import champion_moved
+from lstm_model.delivery.registry import (
+    CONFIG_TAG,
+    DATA_TAG,
+    champion_moved,
+    newest_version_from,
+)
 from lstm_model.delivery.shipping import push_metadata
-from lstm_model.evaluation.blessing import advice_when_baselines_win
+from lstm_model.evaluation.blessing import BlessingDecision, advice_when_baselines_win
+from lstm_model.evaluation.metrics import TestEvaluation
 from lstm_model.redact import install_log_redaction, redact
-from lstm_model.tracking import configure_tracking, killed_on_interrupt
+from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
 from tasks.delivery import export, promote_to_champion, register
@@ -45,7 +53,12 @@ from tasks.modeling import preprocess, refit, train, tune
 
 @dataclass(frozen=True)
 class RetrainResult:
-    """What a retraining run produced."""
+    """What a retraining run produced.
+
+    ``test_metrics`` holds every forecaster's metrics on the test part (``model`` is the LSTM
+    that was evaluated); ``blessing`` each check of the policy in order;
+    ``champion_before`` the version that was champion when the run started.
+    """
 
     run_id: str
     model_name: str
@@ -53,20 +66,47 @@ class RetrainResult:
     champion: bool
     reason: str
     pushed_to: str | None
-    metrics: dict[str, float]
+    test_metrics: dict[str, dict[str, float]]
+    blessing: BlessingDecision
+    champion_before: str | None
+    test_points: int
+    data_path: str
     advice: str | None = None
 
 
-@flow(name="retrain", log_prints=True)
-def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResult:
+@dataclass(frozen=True)
+class SkippedRetrain:
+    """No run: the newest version was trained on the same data with the same configuration."""
+
+    model_name: str
+    version: str
+    message: str
+
+
+def flow_run_name() -> str:
+    """The Prefect flow run's name: the same ``<model>-<data>-<time>`` as the MLflow run."""
+    parameters = flow_run.parameters
+    config = parameters.get("config") or PipelineConfig()
+    if isinstance(config, dict):  # a deployment's parameters arrive as JSON
+        config = PipelineConfig.model_validate(config)
+    return run_name(config.registry.model_name, str(parameters["data_path"]))
+
+
+@flow(name="retrain", log_prints=True, flow_run_name=flow_run_name)
+def retrain(
+    data_path: str, config: PipelineConfig | None = None, force: bool = False
+) -> RetrainResult | SkippedRetrain:
     """Train, evaluate, register and ship an LSTM forecaster for the series in ``data_path``.
 
     Args:
         data_path: CSV or Parquet file with a timestamp and a target column.
         config: Every knob; the defaults run as they are.
+        force: Retrain even when the newest version was trained on the same data (same
+            SHA-256) with the same configuration; otherwise such a run is skipped.
 
     Returns:
-        The MLflow run, the registered version, whether it became champion, and where it went.
+        The MLflow run, the registered version, whether it became champion, and where it
+        went; or, when nothing changed, which version already covers this data.
     """
     config = config or PipelineConfig()
     name = config.registry.model_name
@@ -74,14 +114,31 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
     # Bad input should fail now, not after minutes of tuning.
     preflight(data_path, config)
     configure_tracking(config.registry.tracking_uri, config.registry.experiment)
+    inputs = {DATA_TAG: content_hash(data_path), CONFIG_TAG: config.sha256()}
+    # A weekly schedule on a file that did not change would pile up identical versions.
+    same = None if force else newest_version_from(name, inputs[DATA_TAG], inputs[CONFIG_TAG])
+    if same is not None:
+        message = (
+            f"skipped: {name} v{same} was trained on the same data (sha256 "
+            f"{inputs[DATA_TAG][:12]}...) with the same configuration, so a retrain would "
+            "learn nothing new. Pass --force to retrain anyway."
+        )
+        get_run_logger().info(message)
+        return SkippedRetrain(name, same, message)
     with (
-        mlflow.start_run(run_name=f"retrain-{name}") as run,
+        mlflow.start_run(run_name=run_name(name, data_path)) as run,
         killed_on_interrupt(),
         # Removed on any exit, an interrupt included (only kill -9 can leave it behind).
         tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
     ):
         work_dir = Path(tmp)
-        _log_run_context(data_path, config)
+        _log_run_context(data_path, config, inputs)
+        create_link_artifact(
+            key="mlflow-run",
+            link=run_url(run),
+            link_text=f"MLflow run {run.info.run_name}",
+            description="This flow run's MLflow run: parameters, metrics, plots, model",
+        )
 
         frame, ingestion = load_data(data_path, config)
         validate_data(frame, config, source=str(data_path))
@@ -106,7 +163,10 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
             model, transform = evaluated.model, data.transform
         saved_model = export(model, transform, data.values, work_dir)
         # Registered either way (tagged blessed=true/false); only a blessed one ships.
-        version = str(register(saved_model, name, data, blessing).version)
+        description = describe_version(data_path, evaluation, blessing)
+        version = str(
+            register(saved_model, name, data, blessing, model, description, inputs).version
+        )
         promoted, reason = blessing.blessed, blessing.reason
         pushed_to = None
         if promoted:
@@ -125,7 +185,14 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
                     promoted, reason = False, moved
         if not promoted:
             get_run_logger().info("version %s stays challenger: %s", version, reason)
-        mlflow.set_tags({"promotion_decision": reason, "pushed_to": pushed_to or "not pushed"})
+        mlflow.set_tags(
+            {
+                "promotion_decision": reason,
+                "pushed_to": pushed_to or "not pushed",
+                # The run's description in the MLflow UI.
+                "mlflow.note.content": f"{name} v{version}: {description}",
+            }
+        )
         return RetrainResult(
             run.info.run_id,
             name,
@@ -133,12 +200,66 @@ def retrain(data_path: str, config: PipelineConfig | None = None) -> RetrainResu
             promoted,
             reason,
             pushed_to,
-            evaluation.flat_metrics(),
+            evaluation.metrics,
+            blessing,
+            comparisons.champion_version,
+            len(evaluation.targets),
+            str(data_path),
             advice_when_baselines_win(evaluation.metrics),
         )
 
 
-def _log_run_context(data_path: str, config: PipelineConfig) -> None:
+def run_name(model_name: str, data_path: str) -> str:
+    """The MLflow run's (and the Prefect flow run's) name: which model, on what, when.
+
+    Args:
+        model_name: Registered model name.
+        data_path: The series' file, local or ``s3://``.
+
+    Returns:
+        ``<model>-<data file stem>-<UTC time>``.
+    """
+    stem = Path(str(data_path).rstrip("/")).stem or "data"
+    return f"{model_name}-{stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def run_tags(model_name: str, data_path: str | Path, trigger: str) -> list[str]:
+    """Prefect tags of a retrain flow run, to filter runs in the UI.
+
+    Args:
+        model_name: Registered model name.
+        data_path: The series' file (its name is tagged).
+        trigger: ``cli`` or ``schedule``.
+
+    Returns:
+        ``lstm-pipeline``, ``model:<name>``, ``data:<file name>``, ``trigger:<trigger>``.
+    """
+    name = Path(str(data_path).rstrip("/")).name
+    return ["lstm-pipeline", f"model:{model_name}", f"data:{name}", f"trigger:{trigger}"]
+
+
+def describe_version(data_path: str, evaluation: TestEvaluation, blessing: BlessingDecision) -> str:
+    """The version's (and the run's) description: data, headline metric, the decision.
+
+    Args:
+        data_path: The series trained on.
+        evaluation: Test metrics of the LSTM and the baselines.
+        blessing: The blessing decision.
+
+    Returns:
+        A few sentences in words, e.g. for the registry page.
+    """
+    ours = evaluation.metrics["model"]["rmse"]
+    best = evaluation.best_baseline()
+    theirs = evaluation.metrics[best]["rmse"]
+    return (
+        f"LSTM forecaster of {data_path}; test RMSE {ours:.4g} "
+        f"(best baseline {best}: {theirs:.4g}) on {len(evaluation.targets)} one-step "
+        f"forecasts. {blessing.reason[:1000]}"
+    )
+
+
+def _log_run_context(data_path: str, config: PipelineConfig, inputs: dict[str, str]) -> None:
     """Configuration, data fingerprint and orchestration ids, so runs compare side by side."""
     # A tracking URI with user:password in it must not be stored with the run.
     mlflow.log_params({key: redact(str(value)) for key, value in config.flat().items()})
@@ -146,7 +267,7 @@ def _log_run_context(data_path: str, config: PipelineConfig) -> None:
     mlflow.set_tags(
         {
             "data_path": redact(str(data_path)),
-            "data_sha256": content_hash(data_path),
+            **inputs,
             "prefect_flow_run_id": str(flow_run.get_id() or ""),
             # Lets `lstm-pipeline doctor` tell a live run from one whose process died.
             PID_TAG: str(os.getpid()),

@@ -54,7 +54,7 @@ def retrain_deployment(
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from flows.retrain import retrain
+    from flows.retrain import retrain, run_tags
 
     path = Path(data_path).expanduser().resolve()
     if not path.is_file():
@@ -82,7 +82,7 @@ def retrain_deployment(
         schedules=[schedule],
         parameters={"data_path": str(path), "config": config.model_dump(mode="json")},
         concurrency_limit=ConcurrencyLimitConfig(**ONE_RUN_AT_A_TIME),
-        tags=["lstm-pipeline", f"model:{name}"],
+        tags=run_tags(name, path, "schedule"),
         description=f"Retrain {name} on {path.name} ({cron}, {timezone}).",
         # A module path, not a file path: runs import flows.retrain from the installed
         # package wherever the command was started.
@@ -95,9 +95,23 @@ def serve_retrain(
 ) -> None:
     """Serve the scheduled retrain deployment until interrupted (Ctrl-C).
 
-    Use a long-running Prefect server (``prefect server start`` and ``PREFECT_API_URL``):
-    on Prefect's temporary local server the schedule is not run.
+    Needs a long-running Prefect server (``prefect server start`` and ``PREFECT_API_URL``):
+    on Prefect's temporary local server a schedule never fires, so that is refused.
+
+    Raises:
+        PipelineInputError: Bad file, cron or time zone, or no ``PREFECT_API_URL``.
     """
     from prefect import serve
+    from prefect.settings import PREFECT_API_URL
 
-    serve(retrain_deployment(data_path, cron, config, timezone))
+    deployment = retrain_deployment(data_path, cron, config, timezone)
+    if not PREFECT_API_URL.value():
+        raise PipelineInputError(
+            "schedule needs a running Prefect server: on the temporary server Prefect starts "
+            "for one command, scheduled runs never fire. Start one and point at it:\n"
+            "  prefect server start            # in another terminal; UI on "
+            "http://127.0.0.1:4200\n"
+            "  export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+            "then run this command again."
+        )
+    serve(deployment)

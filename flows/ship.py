@@ -71,7 +71,9 @@ class ShipResult:
 
 
 @flow(name="push-registered", log_prints=True)
-def push_registered(model_ref: str, config: PipelineConfig | None = None) -> ShipResult:
+def push_registered(
+    model_ref: str, config: PipelineConfig | None = None, force: bool = False
+) -> ShipResult:
     """Push an already registered version (``NAME@ALIAS`` or ``NAME/VERSION``).
 
     Downloads the SavedModel the version was registered with, packages and pushes it with its
@@ -81,14 +83,14 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
     Args:
         model_ref: e.g. ``lstm-forecaster@champion``.
         config: Push target, deploy section and tracking URI; defaults otherwise.
+        force: Push a version tagged ``blessed=false`` too (one promoted with ``--force``).
 
     Returns:
         The version, where it went, and whether the endpoint was deployed.
 
     Raises:
         PipelineInputError: Unknown model/alias, a version not tagged ``blessed=true`` (nor
-            promoted with ``--force``), or a
-            bad push URI or deploy config.
+            promoted with ``--force``) unless ``force``, or a bad push URI or deploy config.
     """
     config = config or PipelineConfig()
     check_push_target(config.push.push_uri, config.push.local_dir)
@@ -96,10 +98,10 @@ def push_registered(model_ref: str, config: PipelineConfig | None = None) -> Shi
     name, alias = parse_model_ref(model_ref)
     use_registry(config.registry.tracking_uri)
     version = resolve(name, alias)
-    if not may_ship(version):
+    if not may_ship(version) and not force:
         raise PipelineInputError(
             f"{not_blessed_reason(name, version)}, so it may not be pushed. Push a blessed "
-            "version (see `lstm-pipeline models list`), or promote this one with --force first."
+            "version (see `lstm-pipeline models list`), or pass --force."
         )
     number = str(version.version)  # MLflow 3 returns an int
     champion = champion_version(name)

@@ -6,6 +6,7 @@ Every field has a default that holds up on monthly, quarterly and yearly series 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -307,6 +308,10 @@ class PipelineConfig(_Section):
             else:
                 flat[section] = values
         return flat
+
+    def sha256(self) -> str:
+        """Fingerprint of every setting, to tell whether two runs were configured alike."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
     def with_overrides(self, **dotted: Any) -> PipelineConfig:
         """A copy with ``section__field=value`` overrides applied; ``None`` values are ignored."""

@@ -1,4 +1,5 @@
-"""MLflow tracking: where runs are recorded, a nested run per tuner trial, per-epoch curves.
+"""MLflow tracking: where runs are recorded, a nested run per tuner trial, per-epoch curves
+(and per-epoch progress events).
 
 The model registry (versions, aliases, promotion) is :mod:`lstm_model.delivery.registry`.
 """
@@ -20,14 +21,21 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
+from lstm_model.progress import ProgressEvent, report
+
 log = logging.getLogger(__name__)
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"  # "model training" in the UI
+LOCAL_UI = "http://127.0.0.1:5000"  # `make ui` on the local sqlite store
 
 
 def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
     """Point MLflow at ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else a local sqlite store.
 
     The local default keeps the database and the artifacts side by side in the working
-    directory (``mlflow.db``, ``mlartifacts/``), and the registry works on it.
+    directory (``mlflow.db``, ``mlartifacts/``), and the registry works on it. The experiment
+    is tagged as model training (``mlflow.experimentKind``), so the UI opens on its runs.
 
     Returns:
         The tracking URI in use.
@@ -47,8 +55,28 @@ def configure_tracking(tracking_uri: str | None, experiment: str) -> str:
                 # A concurrent run on a tracking server created it first: use theirs.
                 if mlflow.get_experiment_by_name(experiment) is None:
                     raise
-        mlflow.set_experiment(experiment)
+        found = mlflow.set_experiment(experiment)
+        if found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            # MLflow 3's UI opens an experiment without this tag on its GenAI overview.
+            MlflowClient().set_experiment_tag(
+                found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
+            )
     return uri
+
+
+def run_url(run: mlflow.ActiveRun) -> str:
+    """The run's page in the MLflow UI.
+
+    Args:
+        run: The active run.
+
+    Returns:
+        Its URL on the tracking server when the tracking URI is one, else where ``make ui``
+        (``mlflow ui`` on the local store) serves it.
+    """
+    uri = mlflow.get_tracking_uri()
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
 
 @contextlib.contextmanager
@@ -146,3 +174,21 @@ class EpochMetricsLogger(keras.callbacks.Callback):  # type: ignore[misc]
         if run is not None and self._pending:
             MlflowClient().log_batch(run.info.run_id, metrics=self._pending)
         self._pending = []
+
+
+# keras is untyped: its Callback base is Any to mypy.
+class EpochProgress(keras.callbacks.Callback):  # type: ignore[misc]
+    """Reports every epoch of a fit (at most ``params['epochs']``; early stopping may end it
+    sooner) with its validation loss."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        value = (logs or {}).get("val_loss")
+        report(
+            ProgressEvent(
+                "epoch",
+                "",
+                epoch + 1,
+                int(self.params.get("epochs") or 0),
+                None if value is None else float(value),
+            )
+        )

@@ -17,6 +17,7 @@ from lstm_model.config import PipelineConfig
 from lstm_model.data.values import TimeSeries
 from lstm_model.modeling.selection import select_preprocessing
 from lstm_model.modeling.transform import chronological_split
+from lstm_model.progress import stage
 
 
 @task(name="analyze", cache_policy=NO_CACHE)
@@ -39,6 +40,7 @@ def analyze(series: TimeSeries, config: PipelineConfig, work_dir: Path) -> Serie
     Returns:
         The analysis.
     """
+    stage("analyze")
     target = series.target
     bounds = chronological_split(
         len(target), config.split.validation_fraction, config.split.test_fraction
@@ -69,17 +71,17 @@ def analyze(series: TimeSeries, config: PipelineConfig, work_dir: Path) -> Serie
     mlflow.log_table(pd.DataFrame(selection.rows()), "analysis/candidates.json")
     metrics: dict[str, float] = {}
     if analysis.ljung_box_pvalue is not None:  # always measured by analyze_series
-        metrics["ljung_box_pvalue"] = analysis.ljung_box_pvalue
+        metrics["analysis/series_ljung_box_pvalue"] = analysis.ljung_box_pvalue
     if analysis.guerrero_lambda is not None:
-        metrics["guerrero_lambda"] = analysis.guerrero_lambda
+        metrics["analysis/guerrero_lambda"] = analysis.guerrero_lambda
     if analysis.seasonal_strength is not None:
-        metrics["seasonal_strength"] = analysis.seasonal_strength
+        metrics["analysis/seasonal_strength"] = analysis.seasonal_strength
     if analysis.periodogram_period is not None:
-        metrics["periodogram_period"] = analysis.periodogram_period
+        metrics["analysis/periodogram_period"] = analysis.periodogram_period
     for check in analysis.checks:
         suffix = f"d{check.order}" + ("_D1" if check.seasonal_differencing else "")
-        metrics[f"adf_pvalue_{suffix}"] = check.adf_pvalue
-        metrics[f"kpss_pvalue_{suffix}"] = check.kpss_pvalue
+        metrics[f"analysis/adf_pvalue_{suffix}"] = check.adf_pvalue
+        metrics[f"analysis/kpss_pvalue_{suffix}"] = check.kpss_pvalue
     mlflow.log_metrics(metrics)
     mlflow.log_dict(analysis.to_dict(), "analysis/analysis.json")
     plots = plot_correlograms(analysis, work_dir / "analysis")

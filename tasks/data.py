@@ -8,10 +8,12 @@ the same path may hold different data on the next run.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -20,6 +22,7 @@ from lstm_model.config import PipelineConfig
 from lstm_model.data.load import load_series
 from lstm_model.data.policies import IngestionReport, apply_policies
 from lstm_model.data.validation import ValidationReport, validate_frame
+from lstm_model.progress import stage
 
 INGESTION_ARTIFACT_KEY = "data-ingestion"
 VALIDATION_ARTIFACT_KEY = "data-validation"
@@ -41,6 +44,7 @@ def load_data(path: str | Path, config: PipelineConfig) -> tuple[pd.DataFrame, I
     Raises:
         PipelineInputError: The file, its columns or its timestamps are unusable.
     """
+    stage("load-data")
     data = config.data
     frame = load_series(
         path,
@@ -57,6 +61,15 @@ def load_data(path: str | Path, config: PipelineConfig) -> tuple[pd.DataFrame, I
         description=f"Ingestion of {path}: policies applied",
     )
     if mlflow.active_run():
+        # The training data as an MLflow dataset: name, digest, schema and source on the run.
+        with warnings.catch_warnings():
+            # MLflow 3.17 registers its local-file source class twice (schemes "" and
+            # "file") and warns that a local path matches both; either is right.
+            warnings.filterwarnings("ignore", message="The specified dataset source can be")
+            dataset = from_pandas(
+                frame, source=str(path), name=Path(str(path)).name, targets=data.target
+            )
+        mlflow.log_input(dataset, context="training")
         mlflow.log_dict(report.to_dict(), "data/ingestion_report.json")
         mlflow.log_params({"data.frequency_inferred": report.frequency or "irregular"})
     logger = get_run_logger()
@@ -94,6 +107,7 @@ def validate_data(frame: pd.DataFrame, config: PipelineConfig, source: str) -> V
     Raises:
         DataValidationError: At least one critical expectation failed; the message lists them.
     """
+    stage("validate-data")
     logger = get_run_logger()
     report = validate_frame(frame, config, source=source)
     # Published before raising, so a failed run still shows which rows broke which check.
@@ -107,8 +121,8 @@ def validate_data(frame: pd.DataFrame, config: PipelineConfig, source: str) -> V
         mlflow.log_text(report.html, "data/data_docs.html")
         mlflow.log_metrics(
             {
-                "validation_failures": len(report.failures),
-                "validation_warnings": len(report.warnings),
+                "data/validation_failures": len(report.failures),
+                "data/validation_warnings": len(report.warnings),
             }
         )
     statistics = report.statistics

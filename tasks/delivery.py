@@ -8,6 +8,7 @@ access or a failed endpoint) and Prefect artifacts that record where a package w
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.modeling.transform import PreparedData, SeriesTransform
+from lstm_model.progress import stage
 
 
 @task(name="export", cache_policy=NO_CACHE)
@@ -54,13 +56,14 @@ def export(
     A mismatch raises :class:`~lstm_model.delivery.export.ExportVerificationError`, which stops
     the flow before register and push.
     """
+    stage("export")
     with FreshTensorFlow() as fresh:  # imports TensorFlow while the export is written
         directory = export_saved_model(model, transform, work_dir / "saved_model")
         check = verify_export(directory, model, transform, values, fresh=fresh)
     mlflow.log_metrics(
         {
-            "export_max_abs_difference": check.max_abs_difference,
-            "export_max_rel_difference": check.max_rel_difference,
+            "export/max_abs_difference": check.max_abs_difference,
+            "export/max_rel_difference": check.max_rel_difference,
         }
     )
     signature = describe_signature(transform)
@@ -82,16 +85,33 @@ def register(
     model_name: str,
     data: PreparedData,
     decision: BlessingDecision,
+    model: keras.Model | None = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> ModelVersion:
     """A new registered version (signature and input example included), alias ``challenger``.
 
-    The version is created with its tags ``blessed`` (true/false) and ``blessing_reason`` in
-    the same registry call, so unblessed versions are visible and comparable in the registry
-    and no crash can leave a version that looks promotable without them.
+    The version is created with its tags ``blessed`` (true/false), ``blessing_reason`` and
+    ``tags`` (e.g. the data and configuration fingerprints) in the same registry call, so no
+    crash can leave a version that looks promotable without them. With ``model``, the native
+    ``.keras`` file is logged beside the SavedModel (artifact ``keras_model`` of the registered
+    model); ``description`` fills the version's description.
     """
+    stage("register")
     example = data.values[data.bounds.test[0] - data.transform.warmup : data.bounds.test[0] + 5]
-    tags = {BLESSED_TAG: str(decision.blessed).lower(), "blessing_reason": decision.reason[:5000]}
-    version = log_forecaster(saved_model_dir, model_name, example, tags)
+    version_tags = {
+        **(tags or {}),
+        BLESSED_TAG: str(decision.blessed).lower(),
+        "blessing_reason": decision.reason[:5000],
+    }
+    with tempfile.TemporaryDirectory(prefix="keras-") as folder:
+        keras_file = None
+        if model is not None:
+            keras_file = Path(folder) / "model.keras"
+            model.save(keras_file)
+        version = log_forecaster(
+            saved_model_dir, model_name, example, version_tags, keras_file, description
+        )
     mlflow.set_tag("registered_version", version.version)
     get_run_logger().info("registered %s version %s as challenger", model_name, version.version)
     return version
@@ -100,6 +120,7 @@ def register(
 @task(name="promote", cache_policy=NO_CACHE)
 def promote_to_champion(model_name: str, version: str, reason: str) -> None:
     """Move the ``champion`` alias to ``version``."""
+    stage("promote")
     promote(model_name, version, reason)
     mlflow.set_tag("champion", "true")
     get_run_logger().info("%s version %s is the new champion: %s", model_name, version, reason)
@@ -181,6 +202,7 @@ def push_model(
     Returns:
         The stored URI, its verified SHA-256 and size.
     """
+    stage("push-model")
     logger = get_run_logger()
     result = push_package(Path(package), model_name, version, push_uri, Path(local_dir), metadata)
     logger.info(

@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.analysis.decisions import SeriesAnalysis
@@ -35,6 +35,7 @@ from lstm_model.evaluation.metrics import TestEvaluation, evaluate_on_test, plot
 from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.transform import PreparedData
+from lstm_model.progress import stage
 
 
 def _target(values: np.ndarray) -> np.ndarray:
@@ -54,6 +55,7 @@ def evaluate(
 ) -> TestEvaluation:
     """One-step forecasts on the test part in original units, with every baseline on the same
     points; the leaderboard goes to MLflow (table + metrics) and to a Prefect table artifact."""
+    stage("evaluate")
     predict = functools.partial(predict_windows, model)
     forecasts = one_step_forecasts(predict, data.transform, data.values)[:-1]
     targets = np.arange(*data.bounds.test)
@@ -111,6 +113,7 @@ def diagnose(
     work_dir: Path,
 ) -> None:
     """Residual tests and plots, and the perturbation sensitivity of every lookback step."""
+    stage("diagnose")
     residuals = evaluation.errors()
     diagnostics = residual_diagnostics(residuals, config.evaluation.ljung_box_lags)
     mlflow.log_metrics(diagnostics.metrics())
@@ -153,9 +156,10 @@ def diagnose(
 def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConfig) -> Comparisons:
     """Paired t-test and Diebold–Mariano (HLN), squared and absolute errors, one-sided: the
     challenger against the best baseline and against the current champion, same test points."""
+    stage("compare")
     logger = get_run_logger()
     vs_baseline = compare_with_best_baseline(evaluation)
-    mlflow.log_metrics(vs_baseline.metrics("baseline"))
+    mlflow.log_metrics(vs_baseline.metrics("compare/best_baseline"))
     mlflow.set_tag("best_baseline", vs_baseline.opponent)
     mlflow.log_dict(vs_baseline.to_dict(), "comparison/best_baseline.json")
 
@@ -166,15 +170,7 @@ def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConf
         mlflow.set_tag("comparison", "no champion")
         return Comparisons(vs_baseline, None, None)
     vs_champion = compare_with_champion(evaluation, champion.forecasts, champion.version)
-    statistic, p_value = vs_champion.tests[("paired_t", "squared")]
-    mlflow.log_metrics(
-        {
-            **vs_champion.metrics("champion"),
-            "ttest_statistic": statistic,
-            "ttest_pvalue": p_value,
-            "ttest_points": vs_champion.n_points,
-        }
-    )
+    mlflow.log_metrics(vs_champion.metrics("compare/champion"))
     mlflow.set_tags({"compared_champion_version": champion.version, "comparison": "compared"})
     mlflow.log_dict(vs_champion.to_dict(), "comparison/champion.json")
     logger.info(
@@ -192,6 +188,7 @@ def bless_challenger(
     evaluation: TestEvaluation, comparisons: Comparisons, config: PipelineConfig
 ) -> BlessingDecision:
     """Apply the blessing policy; the decision and its reason in words become run tags."""
+    stage("bless")
     decision = bless(
         evaluation.metrics["model"]["mse"],
         evaluation.metrics["seasonal_naive"]["mse"],
@@ -207,5 +204,44 @@ def bless_challenger(
         }
     )
     mlflow.log_dict(decision.to_dict(), "comparison/blessing.json")
+    create_markdown_artifact(
+        key="blessing",
+        markdown=_blessing_markdown(evaluation, comparisons, decision),
+        description="Test-part comparison and the blessing decision, check by check",
+    )
     get_run_logger().info(decision.reason)
     return decision
+
+
+def _blessing_markdown(
+    evaluation: TestEvaluation, comparisons: Comparisons, decision: BlessingDecision
+) -> str:
+    """The comparison table (best test MSE first) and each blessing check, in order."""
+    rows = [
+        f"| {rank} | {'**LSTM**' if row['model'] == 'model' else row['model']} "
+        f"| {row['mse']:.4g} | {row['rmse']:.4g} |"
+        for rank, row in enumerate(evaluation.leaderboard(), 1)
+    ]
+    checks = [
+        f"{i}. {'pass' if passed else '**FAIL**'} `{name}`: {why}"
+        for i, ((name, passed), why) in enumerate(
+            zip(decision.checks.items(), decision.reasons, strict=True), 1
+        )
+    ]
+    champion = comparisons.champion_version
+    return "\n".join(
+        [
+            f"## {'Blessed' if decision.blessed else 'Not blessed'}",
+            "",
+            f"Champion at the time: {f'v{champion}' if champion else 'none'}; best baseline: "
+            f"{comparisons.best_baseline.opponent}.",
+            "",
+            "| # | forecaster | test MSE | test RMSE |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            "Checks, in order (the first failure decides):",
+            "",
+            *checks,
+        ]
+    )

@@ -26,7 +26,8 @@ from lstm_model.modeling.training import (
     with_lookback,
 )
 from lstm_model.modeling.transform import TARGET_COLUMN, PreparedData, prepare
-from lstm_model.tracking import EpochMetricsLogger, mlflow_trial_scope
+from lstm_model.progress import TrialCounter, stage
+from lstm_model.tracking import EpochMetricsLogger, EpochProgress, mlflow_trial_scope
 
 
 @task(name="preprocess", cache_policy=NO_CACHE)
@@ -43,6 +44,7 @@ def preprocess(
     Returns:
         The split series, the fitted transform and the windows of each split.
     """
+    stage("preprocess")
     data = prepare(
         series.values,
         analysis.differencing,
@@ -84,21 +86,22 @@ def tune(
         The best architecture, and the data windowed for its lookback (``data`` itself unless
         the search picked another lookback; then the transform is refitted on train only).
     """
+    stage("tune")
     result = search_architecture(
         data,
         config.tuning,
         work_dir / "tuner",
         config.seed,
-        trial_scope=mlflow_trial_scope,
+        trial_scope=TrialCounter(config.tuning.max_trials).around(mlflow_trial_scope),
         callbacks_for=_epoch_logger_per_fold,
     )
     architecture = result.architecture
     mlflow.log_params({f"best_{key}": value for key, value in asdict(architecture).items()})
     mlflow.log_metrics(
         {
-            "best_trial_val_loss": min(t.val_loss for t in result.trials),
-            "search_trials": len(result.trials),
-            "search_seconds": result.seconds,
+            "trial/best_val_loss": min(t.val_loss for t in result.trials),
+            "trial/count": len(result.trials),
+            "trial/search_seconds": result.seconds,
         }
     )
     mlflow.set_tag("search_budget_exhausted", str(result.budget_exhausted).lower())
@@ -115,7 +118,7 @@ def tune(
 
 def _epoch_logger_per_fold(fold: int) -> list[keras.callbacks.Callback]:
     """Per-epoch curves of each trial; walk-forward folds get a ``fold<i>_`` prefix."""
-    return [EpochMetricsLogger(f"fold{fold}_" if fold else "")]
+    return [EpochMetricsLogger(f"fold{fold}_" if fold else ""), EpochProgress()]
 
 
 @task(name="train", cache_policy=NO_CACHE)
@@ -124,10 +127,12 @@ def train(
 ) -> FinalModel:
     """Final fit with early stopping on validation loss (one model per seed when ensembling);
     loss curves go to MLflow. This is the model evaluation judges."""
+    stage("train")
     members = config.training.ensemble_size
 
     def callbacks_for(member: int) -> list[keras.callbacks.Callback]:
-        return [EpochMetricsLogger("train_" if members == 1 else f"member{member}_train_")]
+        prefix = "train/" if members == 1 else f"train/member{member}_"
+        return [EpochMetricsLogger(prefix), EpochProgress()]
 
     final = train_ensemble(
         data,
@@ -142,10 +147,10 @@ def train(
     val_loss = float(final.model.evaluate(data.x_validation, data.y_validation, verbose=0))
     mlflow.log_metrics(
         {
-            "final_val_loss": val_loss,
-            "final_best_epoch": best_epoch + 1,
-            "final_epochs_run": len(history["val_loss"]),
-            **{f"member{i}_val_loss": v for i, v in enumerate(final.member_val_losses)},
+            "train/final_val_loss": val_loss,
+            "train/best_epoch": best_epoch + 1,
+            "train/epochs_run": len(history["val_loss"]),
+            **{f"train/member{i}_val_loss": v for i, v in enumerate(final.member_val_losses)},
         }
     )
     mlflow.log_param("ensemble_seeds", ",".join(map(str, final.seeds)))
@@ -168,10 +173,12 @@ def refit(
     Logs what was refitted (rows, windows, epochs per member, the new scaler) so the shipped
     model's identity is on record next to the evaluated model's metrics.
     """
+    stage("refit")
     members = len(evaluated.seeds)
 
     def callbacks_for(member: int) -> list[keras.callbacks.Callback]:
-        return [EpochMetricsLogger("refit_" if members == 1 else f"member{member}_refit_")]
+        prefix = "refit/" if members == 1 else f"refit/member{member}_"
+        return [EpochMetricsLogger(prefix), EpochProgress()]
 
     refitted = refit_on_full_history(
         data, architecture, evaluated, callbacks_for, config.tuning.sgd_momentum

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from flows.api_server import prefect_api
 from flows.cli.config import load_config, override
+from flows.cli.console import Terminal
 
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
@@ -35,6 +37,9 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     push.add_argument("ref", help="NAME@ALIAS or NAME/VERSION, e.g. lstm-forecaster@champion")
     push.add_argument("--push-uri", help="s3://bucket/prefix; default: copy to ./model_store")
     push.add_argument("--config", help="JSON file with PipelineConfig fields (push, deploy)")
+    push.add_argument(
+        "--force", action="store_true", help="push even a version tagged blessed=false"
+    )
 
     schedule = commands.add_parser("schedule", help="serve the retrain flow on a cron schedule")
     schedule.add_argument("data", help="CSV or Parquet file to retrain on at every run")
@@ -62,22 +67,26 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     }
 
 
-def _models(args: argparse.Namespace) -> None:
+def _models(args: argparse.Namespace, terminal: Terminal) -> None:
     from lstm_model.delivery.registry import list_versions, use_registry
 
     use_registry()
     rows = list_versions(args.name)
-    print(f"{'version':>7}  {'aliases':<28} {'rmse':>9} {'mase':>7}  {'blessed':<7}  created")
+    print(
+        f"{'version':>7}  {'aliases':<28} {'rmse':>9} {'mase':>7}  {'blessed':<7}  created",
+        file=terminal.out,
+    )
     for row in rows:
         blessed = {True: "yes", False: "no", None: "-"}[row.blessed]
-        rmse, mase = (row.metrics.get(f"model_{k}") for k in ("rmse", "mase"))
+        rmse, mase = (row.metrics.get(f"test/{k}") for k in ("rmse", "mase"))
         print(
             f"{row.version:>7}  {','.join(row.aliases) or '-':<28} {_num(rmse):>9} "
-            f"{_num(mase):>7}  {blessed:<7}  {row.created:%Y-%m-%d %H:%M}"
+            f"{_num(mase):>7}  {blessed:<7}  {row.created:%Y-%m-%d %H:%M}",
+            file=terminal.out,
         )
 
 
-def _doctor(args: argparse.Namespace) -> None:
+def _doctor(args: argparse.Namespace, terminal: Terminal) -> None:
     from lstm_model.delivery.doctor import examine
     from lstm_model.delivery.registry import use_registry
     from lstm_model.redact import redact
@@ -86,45 +95,57 @@ def _doctor(args: argparse.Namespace) -> None:
     findings = examine(args.stale_hours)
     for finding in findings:
         state = "fixed" if finding.fixed else "found"
-        print(f"{state}: {finding.kind}: {finding.subject} {finding.detail}")
+        print(f"{state}: {finding.kind}: {finding.subject} {finding.detail}", file=terminal.out)
     fixed = sum(f.fixed for f in findings)
-    print(f"{redact(uri)}: {len(findings)} finding(s), {fixed} fixed")
+    print(f"{redact(uri)}: {len(findings)} finding(s), {fixed} fixed", file=terminal.out)
 
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _promote(args: argparse.Namespace) -> None:
+def _promote(args: argparse.Namespace, terminal: Terminal) -> None:
     from lstm_model.delivery.registry import promote, use_registry
 
     use_registry()
     done = promote(args.name, args.version, args.reason, force=args.force)
     before = f"v{done.previous}" if done.previous else "none"
-    print(f"{done.model_name}: champion v{done.version} (was {before}), by {done.who}")
-    print("push it with: lstm-pipeline push " + f"{done.model_name}@champion")
+    print(
+        f"{done.model_name}: champion v{done.version} (was {before}), by {done.who}",
+        file=terminal.out,
+    )
+    print(f"push it with: lstm-pipeline push {done.model_name}@champion", file=terminal.out)
 
 
-def _rollback(args: argparse.Namespace) -> None:
+def _rollback(args: argparse.Namespace, terminal: Terminal) -> None:
     from lstm_model.delivery.registry import rollback, use_registry
 
     use_registry()
     done = rollback(args.name, args.reason)
-    print(f"{done.model_name}: champion back to v{done.version} (from v{done.previous})")
-    print("push it with: lstm-pipeline push " + f"{done.model_name}@champion")
+    print(
+        f"{done.model_name}: champion back to v{done.version} (from v{done.previous})",
+        file=terminal.out,
+    )
+    print(f"push it with: lstm-pipeline push {done.model_name}@champion", file=terminal.out)
 
 
-def _push(args: argparse.Namespace) -> None:
-    from flows.ship import push_registered
-
+def _push(args: argparse.Namespace, terminal: Terminal) -> None:
     config = override(load_config(args.config), {"--push-uri": ("push__push_uri", args.push_uri)})
-    result = push_registered(args.ref, config)
-    print(f"pushed {result.model_name} v{result.version} to {result.pushed_to}")
+    with prefect_api() as server:
+        from flows.ship import push_registered
+
+        if server is not None:
+            server.wait()
+        result = push_registered(args.ref, config, force=args.force)
+    print(f"pushed {result.model_name} v{result.version} to {result.pushed_to}", file=terminal.out)
     if result.deployed:
-        print(f"endpoint {config.deploy.endpoint_name} now serves v{result.version}")
+        print(
+            f"endpoint {config.deploy.endpoint_name} now serves v{result.version}",
+            file=terminal.out,
+        )
 
 
-def _schedule(args: argparse.Namespace) -> None:
+def _schedule(args: argparse.Namespace, terminal: Terminal) -> None:
     from flows.schedule import serve_retrain
 
     config = override(

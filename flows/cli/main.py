@@ -1,20 +1,25 @@
 """``lstm-pipeline``: the command-line runner of the flows.
 
 Exit codes: 0 success, 2 bad input or failed validation, 130 interrupted (Ctrl-C or
-SIGTERM), 1 anything else.
+SIGTERM), 1 anything else. Quiet by default (third-party output goes to a log file, see
+:mod:`flows.cli.console`); ``--verbose`` shows everything, tracebacks included.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
 from pathlib import Path
 
+from flows.api_server import prefect_api
 from flows.cli.config import load_config, override
+from flows.cli.console import Terminal, session
 from flows.cli.delivery import add_commands as add_delivery_commands
 from flows.cli.serve import add_commands as add_serve_commands
+from flows.cli.summary import format_summary
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
@@ -28,7 +33,6 @@ def _offline_defaults() -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PREFECT_HOME": str(Path.cwd() / ".prefect"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
         "GX_ANALYTICS_ENABLED": "false",
     }
     for key, value in defaults.items():
@@ -52,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument(
         "--config", help="JSON file with any PipelineConfig fields; the flags above override it"
     )
+    retrain.add_argument(
+        "--force",
+        action="store_true",
+        help="retrain even if the newest version was trained on the same data and config",
+    )
 
     predict = commands.add_parser(
         "predict", help="one-step-ahead forecasts with a registered model"
@@ -65,11 +74,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(
         handlers={**add_delivery_commands(commands), **add_serve_commands(commands)}
     )
+    _add_output_flags(parser)
     return parser
 
 
-def _retrain(args: argparse.Namespace) -> None:
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """``-v/--verbose`` and ``-q/--quiet`` on every command, before or after its name."""
+    subparsers = [
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ]
+    # SUPPRESS on the subcommands, so a flag given before the name is not reset after it.
+    default = argparse.SUPPRESS if parser.prog != "lstm-pipeline" else False
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="show third-party logs (TensorFlow, Prefect, MLflow, GX) and tracebacks",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress display"
+    )
+    for action in subparsers:
+        for child in action.choices.values():
+            _add_output_flags(child)
+
+
+def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
+    from flows.cli.progress import progress_display
     from flows.preflight import preflight
+    from lstm_model.data.check import check_series
+    from lstm_model.progress import stage
 
     config = override(
         load_config(args.config),
@@ -81,31 +116,37 @@ def _retrain(args: argparse.Namespace) -> None:
             "--push-uri": ("push__push_uri", args.push_uri),
         },
     )
-    # Before the flow: a bad file, name or push target costs no Prefect server and no traceback.
-    preflight(args.data, config)
-    from flows.retrain import retrain
+    with progress_display(terminal.err, terminal.progress):
+        stage("check-data")
+        # Cheap checks first: model name, file, push target, deploy settings.
+        preflight(args.data, config)
+        # Fail fast: the file is read and validated before TensorFlow, MLflow or Prefect load.
+        check_series(args.data, config)
+        stage("start")
+        # Prefect's temporary server starts while TensorFlow and MLflow are imported.
+        with prefect_api() as server:
+            from prefect import tags
 
-    result = retrain(args.data, config)
-    print(f"mlflow run id:  {result.run_id}")
-    print(f"model version:  {result.model_name} v{result.version}")
-    print(f"champion:       {'yes' if result.champion else 'no'} ({result.reason})")
-    print(f"pushed to:      {result.pushed_to or 'not pushed (stays challenger)'}")
-    print(
-        f"test RMSE:      {result.metrics['model_rmse']:.4g} "
-        f"(naive {result.metrics['naive_rmse']:.4g}, "
-        f"seasonal naive {result.metrics['seasonal_naive_rmse']:.4g})"
-    )
-    if result.advice:
-        print(f"note:           {result.advice}")
+            from flows.retrain import SkippedRetrain, retrain, run_tags
+
+            if server is not None:
+                server.wait()
+            # Tags of the flow run: which model, which file, started by hand.
+            with tags(*run_tags(config.registry.model_name, args.data, "cli")):
+                result = retrain(args.data, config, force=args.force)
+    if isinstance(result, SkippedRetrain):
+        print(result.message, file=terminal.out)
+        return
+    print(format_summary(result), file=terminal.out)
 
 
-def _predict(args: argparse.Namespace) -> None:
+def _predict(args: argparse.Namespace, terminal: Terminal) -> None:
     from flows.predict import write_forecasts
 
     rows = write_forecasts(
         args.data, args.model_uri, args.start, Path(args.output), args.time_column, args.target
     )
-    print(f"wrote {rows} forecasts to {args.output}")
+    print(f"wrote {rows} forecasts to {args.output}", file=terminal.out)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -113,6 +154,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command.
+
+    Args:
+        argv: The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 success, 2 bad input, 130 interrupted, 1 any other failure.
+    """
     args = build_parser().parse_args(argv)
     _offline_defaults()
     from lstm_model.errors import PipelineInputError
@@ -123,22 +172,34 @@ def main(argv: list[str] | None = None) -> int:
     # and Prefect's temporary server is stopped (the default action would orphan it).
     signal.signal(signal.SIGTERM, _interrupt)
 
-    try:
-        handlers = {"retrain": _retrain, "predict": _predict, **args.handlers}
-        handlers[args.command](args)
-    except KeyboardInterrupt:
-        print(
-            "error: interrupted: nothing was promoted; a started MLflow run was marked KILLED "
-            "(if it still shows RUNNING, run `lstm-pipeline doctor`)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except PipelineInputError as error:
-        print(f"error: {redact(str(error))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
-        print(f"error: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
-        return EXIT_FAILURE
+    logger = logging.getLogger("lstm_pipeline.cli")
+    with session(
+        args.command, verbose=args.verbose, quiet=args.quiet, capture=args.command != "serve"
+    ) as terminal:
+        try:
+            handlers = {"retrain": _retrain, "predict": _predict, **args.handlers}
+            handlers[args.command](args, terminal)
+        except KeyboardInterrupt:
+            terminal.error(
+                "interrupted: nothing was promoted; a started MLflow run was marked KILLED "
+                "(if it still shows RUNNING, run `lstm-pipeline doctor`)"
+            )
+            return EXIT_INTERRUPTED
+        except PipelineInputError as error:
+            # The message says what, where and how to fix it: no traceback unless asked for.
+            logger.info("bad input", exc_info=args.verbose)
+            terminal.error(redact(str(error)))
+            return EXIT_BAD_INPUT
+        except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+            logger.error("%s failed", args.command, exc_info=True)
+            terminal.error(f"{type(error).__name__}: {redact(str(error))}")
+            if terminal.log_path is not None:
+                print(
+                    f"the traceback and every log line are in {terminal.log_path} "
+                    "(or run again with --verbose)",
+                    file=terminal.err,
+                )
+            return EXIT_FAILURE
     return EXIT_OK
 
 

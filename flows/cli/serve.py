@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from flows.cli.config import load_config
+from flows.cli.console import Terminal
 
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
@@ -26,7 +27,7 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     return {"serve": _serve}
 
 
-def _serve(args: argparse.Namespace) -> None:
+def _serve(args: argparse.Namespace, terminal: Terminal) -> None:
     from pydantic import ValidationError
 
     from lstm_model.errors import PipelineInputError

@@ -32,6 +32,7 @@ _CHUNK = 1024 * 1024
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _META_KEY_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _META_LIMIT = 2048  # S3's limit on user metadata, keys plus values, in bytes
+PUBLISHED_MODE = 0o644
 _URI_FORMS = "s3://bucket[/prefix], file:///absolute/dir, or a plain directory path"
 # Errors that retrying with the same credentials cannot fix.
 _ACCESS_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "403"})
@@ -243,6 +244,8 @@ def _push_local(
             os.close(fd)
             try:
                 shutil.copyfile(package, tmp)
+                # mkstemp creates 0600; a published package is world-readable like any file.
+                os.chmod(tmp, PUBLISHED_MODE)
                 os.replace(tmp, dest)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

@@ -95,7 +95,12 @@ def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> p
 
 
 def log_forecaster(
-    saved_model_dir: Path, model_name: str, example_values: np.ndarray, tags: dict[str, str]
+    saved_model_dir: Path,
+    model_name: str,
+    example_values: np.ndarray,
+    tags: dict[str, str],
+    keras_model: Path | None = None,
+    description: str | None = None,
 ) -> ModelVersion:
     """Log the pyfunc forecaster to the active run and register it as a new version.
 
@@ -105,10 +110,13 @@ def log_forecaster(
     :func:`lstm_model.delivery.registry.promote`.
 
     Args:
-        saved_model_dir: The verified SavedModel export.
+        saved_model_dir: The verified SavedModel (what serves).
         model_name: Registered model name.
-        example_values: A few rows of the series, the input example.
+        example_values: Rows of the series for the input example and signature.
         tags: Version tags, ``blessed`` and ``blessing_reason`` among them.
+        keras_model: The native ``.keras`` file, kept beside the SavedModel (artifact
+            ``keras_model``) for inspection and fine-tuning; serving never loads it.
+        description: The version's description in the registry.
 
     Returns:
         The registered model version.
@@ -123,7 +131,10 @@ def log_forecaster(
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=LSTMForecaster(),
-        artifacts={"saved_model": str(saved_model_dir)},
+        artifacts={
+            "saved_model": str(saved_model_dir),
+            **({"keras_model": str(keras_model)} if keras_model is not None else {}),
+        },
         signature=signature,
         input_example=example,
         pip_requirements=SERVING_REQUIREMENTS,
@@ -131,7 +142,10 @@ def log_forecaster(
     # Not log_model(registered_model_name=...): that creates the version first and leaves
     # the tags to later calls, which a crash in between would skip.
     version = mlflow.register_model(info.model_uri, model_name, tags=tags)
-    MlflowClient().set_registered_model_alias(model_name, CHALLENGER, version.version)
+    client = MlflowClient()
+    if description:
+        version = client.update_model_version(model_name, version.version, description)
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
     return version
 
 

@@ -29,7 +29,8 @@ PREVIOUS_CHAMPION = "previous-champion"
 HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
 BLESSED_TAG = "blessed"
 FORCED_TAG = "promotion_forced"  # set when --force promoted a version that is not blessed
-HEADLINE_METRICS = ("model_rmse", "model_mase")
+DATA_TAG, CONFIG_TAG = "data_sha256", "config_sha256"  # what a version was trained from
+HEADLINE_METRICS = ("test/rmse", "test/mase")
 USER_ENV = "LSTM_PIPELINE_USER"  # who, when the OS user is a shared CI account
 LOCK_TIMEOUT = RegistryConfig.model_fields["lock_timeout"].default
 
@@ -181,6 +182,26 @@ def list_versions(model_name: str) -> list[VersionSummary]:
             )
         )
     return sorted(summaries, key=lambda s: int(s.version), reverse=True)
+
+
+def newest_version_from(model_name: str, data_sha256: str, config_sha256: str) -> str | None:
+    """The newest registered version, if it was trained on this data with this configuration.
+
+    Args:
+        model_name: Registered model name (unknown names have no versions).
+        data_sha256: SHA-256 of the data file.
+        config_sha256: :meth:`PipelineConfig.sha256` of the run's configuration.
+
+    Returns:
+        That version's number, or None (no versions, or the newest differs in either).
+    """
+    versions = MlflowClient().search_model_versions(f"name = '{_quote(model_name)}'")
+    newest = max(versions, key=lambda mv: int(mv.version), default=None)
+    if newest is None:
+        return None
+    tags = newest.tags or {}
+    same = tags.get(DATA_TAG) == data_sha256 and tags.get(CONFIG_TAG) == config_sha256
+    return str(newest.version) if same else None
 
 
 def promote(

@@ -44,10 +44,15 @@ def download_saved_model(model_name: str, version: str, dest: Path) -> Path:
 
 
 def push_metadata(run_id: str | None, version: str, metrics: dict[str, float]) -> dict[str, str]:
-    """S3 object metadata for a pushed version: run id, version and headline metrics."""
+    """S3 object metadata for a pushed version: run id, version and headline metrics
+    (``model-rmse``, ``model-mase``: metadata keys cannot hold a slash)."""
     meta = {"run-id": run_id or "", "model-version": str(version)}
     meta.update(
-        {k.replace("_", "-"): f"{metrics[k]:.6g}" for k in HEADLINE_METRICS if k in metrics}
+        {
+            f"model-{k.removeprefix('test/')}": f"{metrics[k]:.6g}"
+            for k in HEADLINE_METRICS
+            if k in metrics
+        }
     )
     return meta
 

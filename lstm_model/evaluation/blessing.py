@@ -111,7 +111,7 @@ def advice_when_baselines_win(metrics: dict[str, dict[str, float]]) -> str | Non
 
     Args:
         metrics: Test metrics per forecaster (``model`` is the LSTM), each with ``mse`` and
-            ``mase``.
+            ``rmse`` (the squared-error family the blessing policy ranks by).
     """
     baselines = {name: m for name, m in metrics.items() if name != "model"}
     best = min(baselines, key=lambda name: baselines[name]["mse"])
@@ -127,8 +127,8 @@ def advice_when_baselines_win(metrics: dict[str, dict[str, float]]) -> str | Non
         else f"{len(beaten_by)} baseline(s) beat the LSTM on the test part ({', '.join(beaten_by)})"
     )
     return (
-        f"{lead}: best is {best} with MASE {theirs['mase']:.3g} against the LSTM's "
-        f"{ours['mase']:.3g}. Try a longer history, a wider search (tuning.max_trials 20-30 with "
+        f"{lead}: best is {best} with RMSE {theirs['rmse']:.4g} against the LSTM's "
+        f"{ours['rmse']:.4g}. Try a longer history, a wider search (tuning.max_trials 20-30 with "
         "tuning.cv_folds 3), training.ensemble_size 3, or keep forecasting with "
         f"{best} for this series."
     )

@@ -129,12 +129,13 @@ class Comparison:
         return self.tests[(test, loss)][1]
 
     def metrics(self, prefix: str) -> dict[str, float]:
-        """``<prefix>_dm_squared_stat``, ``<prefix>_dm_squared_p``, ... for MLflow."""
+        """``<prefix>/opponent_mse``, ``<prefix>/dm_squared_stat``, ``<prefix>/dm_squared_p``,
+        ... for MLflow (e.g. prefix ``compare/champion``)."""
         short = {"diebold_mariano": "dm", "paired_t": "ttest"}
-        out = {f"{prefix}_mse": self.opponent_mse, f"{prefix}_points": float(self.n_points)}
+        out = {f"{prefix}/opponent_mse": self.opponent_mse, f"{prefix}/points": self.n_points}
         for (test, loss), (statistic, p_value) in self.tests.items():
-            out[f"{prefix}_{short[test]}_{loss}_stat"] = statistic
-            out[f"{prefix}_{short[test]}_{loss}_p"] = p_value
+            out[f"{prefix}/{short[test]}_{loss}_stat"] = statistic
+            out[f"{prefix}/{short[test]}_{loss}_p"] = p_value
         return out
 
     def to_dict(self) -> dict[str, Any]:

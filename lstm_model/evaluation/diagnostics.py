@@ -31,13 +31,15 @@ class ResidualDiagnostics:
     confidence_bound: float
 
     def metrics(self) -> dict[str, float]:
+        """``diagnostics/residual_*`` for MLflow: the Ljung-Box test here is on the test
+        residuals, unlike ``analysis/series_ljung_box_pvalue`` (the training series)."""
         return {
-            "residual_mean": self.mean,
-            "residual_std": self.std,
-            "ljung_box_stat": self.ljung_box_stat,
-            "ljung_box_pvalue": self.ljung_box_pvalue,
-            "normality_stat": self.normality_stat,
-            "normality_pvalue": self.normality_pvalue,
+            "diagnostics/residual_mean": self.mean,
+            "diagnostics/residual_std": self.std,
+            "diagnostics/residual_ljung_box_stat": self.ljung_box_stat,
+            "diagnostics/residual_ljung_box_pvalue": self.ljung_box_pvalue,
+            "diagnostics/residual_normality_stat": self.normality_stat,
+            "diagnostics/residual_normality_pvalue": self.normality_pvalue,
         }
 
     def to_dict(self) -> dict[str, Any]:

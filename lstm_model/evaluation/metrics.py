@@ -83,9 +83,12 @@ class TestEvaluation:
     notes: dict[str, str] = field(default_factory=dict)
 
     def flat_metrics(self) -> dict[str, float]:
-        """``model_rmse``, ``naive_rmse``, ... for ``mlflow.log_metrics``."""
+        """``test/rmse`` (the LSTM), ``baseline/naive/rmse``, ... for ``mlflow.log_metrics``:
+        the prefixes group them in the MLflow UI."""
         return {
-            f"{name}_{key}": value for name, m in self.metrics.items() for key, value in m.items()
+            f"{'test' if name == 'model' else f'baseline/{name}'}/{key}": value
+            for name, m in self.metrics.items()
+            for key, value in m.items()
         }
 
     def errors(self, name: str = "model") -> np.ndarray:

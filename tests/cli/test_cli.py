@@ -42,6 +42,14 @@ def retrained(workspace):
     return workspace
 
 
+def assert_only_the_message(err: str) -> None:
+    """stderr holds our ``error:`` message and nothing else: no traceback, no library logs."""
+    assert err.startswith("error: "), err
+    assert "Traceback" not in err
+    for noise in ("I0000", "E0000", "absl", " | INFO", " | ERROR", "WARNING", "prefect"):
+        assert noise not in err, err
+
+
 def _write(path, header, rows):
     path.write_text(header + "\n" + "\n".join(rows) + "\n")
     return path
@@ -68,6 +76,7 @@ def test_bad_csv_exits_2_and_registers_nothing(workspace, capsys, rows, expected
     code = main(["retrain", str(path), "--model-name", "bad-model", "--config", "tiny.json"])
     err = capsys.readouterr().err
     assert code == 2
+    assert_only_the_message(err)
     assert "bad.csv" in err
     for text in expected:
         assert text in err
@@ -79,14 +88,30 @@ def test_bad_csv_exits_2_and_registers_nothing(workspace, capsys, rows, expected
 def test_missing_column_exits_2_with_a_suggestion(workspace, capsys):
     path = _write(workspace / "cols.csv", "timestamp,Value", _good_rows())
     assert main(["retrain", str(path), "--config", "tiny.json"]) == 2
-    assert "Value" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert_only_the_message(err)
+    assert "Value" in err
 
 
-def test_retrain_prints_run_version_champion_and_destination(retrained, capsys):
+def test_retrain_on_unchanged_data_and_config_registers_nothing(retrained, capsys):
     code = main(["retrain", "series.csv", "--model-name", "cli-model", "--config", "tiny.json"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "mlflow run id:" in out and "cli-model v2" in out
+    assert out.startswith("skipped: cli-model v1 was trained on the same data")
+    assert "--force" in out
+    mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    assert len(MlflowClient().search_model_versions("name = 'cli-model'")) == 1
+
+
+def test_retrain_prints_run_version_champion_and_destination(retrained, capsys):
+    code = main(
+        ["retrain", "series.csv", "--model-name", "cli-model", "--config", "tiny.json", "--force"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "mlflow run:" in out and "cli-model v2" in out
+    assert "squared error" in out and "<- this model" in out
+    assert "Blessing policy, each check in order:" in out
     assert "champion:" in out and "pushed to:" in out
     assert (retrained / "mlflow.db").exists()
     assert (retrained / "model_store" / "cli-model" / "1" / "model.tar.gz").exists()
@@ -233,4 +258,5 @@ def test_cli_exits_2_for_bad_input(tmp_path, monkeypatch, capsys, rows, header, 
     code = main(["retrain", str(path), "--model-name", "never", "--config", "tiny.json"])
     err = capsys.readouterr().err
     assert code == 2 and "bad.csv" in err and expected in err
+    assert_only_the_message(err)
     assert not (tmp_path / "model_store").exists()

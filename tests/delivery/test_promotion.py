@@ -43,7 +43,7 @@ def saved_model(tiny_export):
 def _register(name: str, saved_model, rmse: float, blessed: str | None = None) -> str:
     """A real registered version, logged the way the pipeline logs its pyfunc."""
     with mlflow.start_run():
-        mlflow.log_metrics({"model_rmse": rmse, "model_mase": rmse / 2, "naive_rmse": 9.0})
+        mlflow.log_metrics({"test/rmse": rmse, "test/mase": rmse / 2, "baseline/naive/rmse": 9.0})
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=_Identity(),
@@ -112,7 +112,7 @@ def test_list_versions_shows_aliases_metrics_and_blessing(registry):
     rows = {row.version: row for row in list_versions(MODEL)}
     assert [r.version for r in list_versions(MODEL)] == ["3", "2", "1"]
     assert rows["1"].aliases == ("champion",) and rows["3"].aliases == ("challenger",)
-    assert rows["2"].metrics == {"model_rmse": 1.2, "model_mase": 0.6}
+    assert rows["2"].metrics == {"test/rmse": 1.2, "test/mase": 0.6}
     assert (rows["1"].blessed, rows["3"].blessed) == (True, False)
 
 
@@ -141,7 +141,9 @@ def test_cli_models_list_promote_rollback(registry, capsys):
     assert main(["models", "list", "missing-model"]) == 2
 
 
-def test_cli_push_of_a_registered_version(prefect_harness, registry, s3_bucket, moto_endpoint):
+def test_cli_push_of_a_registered_version(
+    prefect_harness, registry, s3_bucket, moto_endpoint, capsys
+):
     promote(MODEL, "2", "better")
     assert main(["push", f"{MODEL}@champion", "--push-uri", f"s3://{s3_bucket}/prod"]) == 0
     obj = boto3.client("s3", endpoint_url=moto_endpoint).get_object(
@@ -154,8 +156,11 @@ def test_cli_push_of_a_registered_version(prefect_harness, registry, s3_bucket, 
     assert obj["Metadata"]["run-id"] == MlflowClient().get_model_version(MODEL, "2").run_id
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         assert f"{MODEL}/2/saved_model.pb" in archive.getnames()
-    # A version that failed its blessing is not pushed.
+    # A version that failed its blessing is not pushed, unless forced (promoted with --force).
     assert main(["push", f"{MODEL}/3", "--push-uri", f"s3://{s3_bucket}/prod"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["push", f"{MODEL}/3", "--push-uri", f"s3://{s3_bucket}/prod", "--force"]) == 0
+    assert f"pushed {MODEL} v3" in capsys.readouterr().out
 
 
 @pytest.fixture

@@ -126,6 +126,7 @@ def test_push_to_local_folder(package, tmp_path, form):
     dest = store / MODEL / "3" / "model.tar.gz"
     assert result.uri == str(dest.resolve())
     assert sha256_of(dest) == result.sha256 == sha256_of(package)
+    assert dest.stat().st_mode & 0o777 == 0o644  # readable by all, like any published file
     sidecar = json.loads((dest.parent / "model.tar.gz.metadata.json").read_text())
     assert sidecar["sha256"] == result.sha256 and sidecar["metadata"]["run-id"] == "r1"
     # Pushing the same package again (even onto itself) is fine.

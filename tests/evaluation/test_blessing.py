@@ -67,14 +67,15 @@ def test_best_baseline_rule_and_test_choice():
 
 def test_advice_names_the_winning_baseline_in_words_and_is_silent_when_the_lstm_wins():
     metrics = {
-        "model": {"mse": 4.0, "mase": 1.3},
-        "seasonal_naive": {"mse": 3.0, "mase": 1.1},
-        "ets": {"mse": 2.0, "mase": 0.9},
+        "model": {"mse": 4.0, "rmse": 2.0},
+        "seasonal_naive": {"mse": 3.0, "rmse": 1.732},
+        "ets": {"mse": 2.0, "rmse": 1.414},
     }
     advice = advice_when_baselines_win(metrics)
     assert advice.startswith("The LSTM does not beat seasonal naive")
-    assert "best is ets with MASE 0.9" in advice and "tuning.max_trials" in advice
-    metrics["model"] = {"mse": 2.5, "mase": 1.0}
+    assert "best is ets with RMSE 1.414 against the LSTM's 2" in advice
+    assert "tuning.max_trials" in advice
+    metrics["model"] = {"mse": 2.5, "rmse": 1.581}
     assert "1 baseline(s) beat the LSTM on the test part (ets)" in advice_when_baselines_win(
         metrics
     )

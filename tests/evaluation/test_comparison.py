@@ -108,15 +108,15 @@ def test_compare_forecasts_uses_common_points_and_names_metrics():
     comparison = compare_forecasts(challenger, champion, "champion v1")
     assert comparison.n_points == 6
     assert comparison.challenger_mse == pytest.approx(np.mean(E1[2:] ** 2))
-    metrics = comparison.metrics("champion")
+    metrics = comparison.metrics("compare/champion")
     for key in (
-        "champion_dm_squared_stat",
-        "champion_dm_squared_p",
-        "champion_dm_absolute_p",
-        "champion_ttest_squared_p",
-        "champion_ttest_absolute_stat",
+        "compare/champion/dm_squared_stat",
+        "compare/champion/dm_squared_p",
+        "compare/champion/dm_absolute_p",
+        "compare/champion/ttest_squared_p",
+        "compare/champion/ttest_absolute_stat",
     ):
         assert np.isfinite(metrics[key])
-    assert metrics["champion_dm_squared_p"] == pytest.approx(
+    assert metrics["compare/champion/dm_squared_p"] == pytest.approx(
         diebold_mariano(E1[2:], E2[2:], "squared")[1]
     )

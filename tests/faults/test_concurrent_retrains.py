@@ -31,10 +31,11 @@ def prefect_api_url(prefect_harness):
 
 
 def _verdict(stdout: str) -> tuple[str, bool]:
-    version = re.search(r"model version:\s+race v(\d+)", stdout)
-    champion = re.search(r"champion:\s+(yes|no)", stdout)
+    """(version, became champion) from the retrain's summary."""
+    version = re.search(r"^race v(\d+) from", stdout, flags=re.M)
+    champion = re.search(r"^champion:\s+(.*)$", stdout, flags=re.M)
     assert version and champion, stdout
-    return version.group(1), champion.group(1) == "yes"
+    return version.group(1), champion.group(1).startswith(f"v{version.group(1)} (was")
 
 
 def test_two_retrains_started_together_leave_one_champion_and_true_verdicts(
@@ -54,6 +55,7 @@ def test_two_retrains_started_together_leave_one_champion_and_true_verdicts(
         "race",
         "--config",
         "tiny.json",
+        "--force",  # the same file twice: retrain, do not skip as unchanged data
     ]
     runs = [
         subprocess.Popen(

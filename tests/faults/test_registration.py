@@ -65,10 +65,15 @@ def test_an_untagged_version_is_not_promoted_without_force(registry, capsys):
     assert registry.get_model_version(MODEL, "2").tags["promotion_forced"] == "true"
 
 
-def test_an_untagged_version_is_not_pushed(registry, capsys, tmp_path):
+def test_an_untagged_version_is_not_pushed(prefect_harness, registry, tmp_path):
+    from flows.ship import push_registered
+    from lstm_model.config import PipelineConfig
+    from lstm_model.errors import PipelineInputError
+
     before = _state(registry)
-    assert main(["push", f"{MODEL}/2", "--push-uri", str(tmp_path / "store")]) == 2
-    assert "no 'blessed' tag" in capsys.readouterr().err
+    config = PipelineConfig().with_overrides(push__push_uri=str(tmp_path / "store"))
+    with pytest.raises(PipelineInputError, match="no 'blessed' tag"):
+        push_registered(f"{MODEL}/2", config)
     assert not (tmp_path / "store").exists() and _state(registry) == before
 
 

@@ -47,7 +47,7 @@ def _running_run(store: Path) -> str | None:
     try:
         with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
             row = connection.execute(
-                "SELECT run_uuid FROM runs WHERE status = 'RUNNING' AND name LIKE 'retrain-%'"
+                "SELECT run_uuid FROM runs WHERE status = 'RUNNING' AND name LIKE 'terminated-%'"
             ).fetchone()
     except sqlite3.Error:  # not created yet, or being created
         return None

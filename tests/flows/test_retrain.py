@@ -75,9 +75,9 @@ def test_run_logs_config_data_hash_metrics_and_one_nested_run_per_trial(first_ru
         run.data.params
     )
     assert len(run.data.tags["data_sha256"]) == 64
-    for name in ("model", "naive", "seasonal_naive"):
+    for prefix in ("test", "baseline/naive", "baseline/seasonal_naive"):
         for metric in ("mse", "rmse", "mae", "r2", "mase"):
-            assert np.isfinite(run.data.metrics[f"{name}_{metric}"])
+            assert np.isfinite(run.data.metrics[f"{prefix}/{metric}"])
     children = mlflow.search_runs(
         filter_string=f"tags.mlflow.parentRunId = '{first_run.run_id}'", output_format="list"
     )
@@ -150,8 +150,8 @@ def test_second_run_compares_with_the_champion(first_run, flow_env, tiny_config_
     second = retrain(str(flow_env["csv"]), config)
     assert second.version == "2"
     run = mlflow.get_run(second.run_id)
-    assert 0.0 <= run.data.metrics["ttest_pvalue"] <= 1.0
-    assert "ttest_statistic" in run.data.metrics
+    assert 0.0 <= run.data.metrics["compare/champion/ttest_squared_p"] <= 1.0
+    assert "compare/champion/ttest_squared_stat" in run.data.metrics
     assert run.data.tags["compared_champion_version"] == "1"
     aliases = _aliases()
     assert aliases["challenger"] == "2"

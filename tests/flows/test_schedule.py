@@ -94,3 +94,13 @@ def test_schedule_command_rejects_bad_cron_and_zone(csv, capsys, args, message):
 def test_schedule_command_rejects_a_missing_file(tmp_path, capsys):
     assert main(["schedule", str(tmp_path / "none.csv"), "--cron", "0 3 * * *"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_schedule_command_without_a_server_exits_2_with_instructions(csv, capsys):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert main(["schedule", str(csv), "--cron", "0 3 * * 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: schedule needs a running Prefect server")
+    assert "prefect server start" in err and "PREFECT_API_URL=" in err

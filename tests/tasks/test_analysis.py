@@ -29,9 +29,9 @@ def test_task_looks_at_the_training_part_only_and_logs(prefect_harness, active_r
     run = mlflow.get_run(active_run.info.run_id)
     assert run.data.params["season"] == "12"
     assert run.data.params["seasonal_differencing"] == "1"
-    assert {"adf_pvalue_d0", "kpss_pvalue_d0", "adf_pvalue_d0_D1", "seasonal_strength"} <= set(
-        run.data.metrics
-    )
+    expected_metrics = {"adf_pvalue_d0", "kpss_pvalue_d0", "adf_pvalue_d0_D1", "seasonal_strength"}
+    assert {f"analysis/{key}" for key in expected_metrics} <= set(run.data.metrics)
+    assert "analysis/series_ljung_box_pvalue" in run.data.metrics
     assert run.data.tags["white_noise"] == "false"
     artifacts = {
         a.path for a in mlflow.MlflowClient().list_artifacts(active_run.info.run_id, "analysis")

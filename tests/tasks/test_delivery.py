@@ -46,7 +46,7 @@ def test_export_serves_raw_history_in_original_units(
     assert (directory / "saved_model.pb").exists() and (directory / "variables").is_dir()
     assert (directory / PREPROCESSING_FILE).exists()
     metrics = mlflow.get_run(active_run.info.run_id).data.metrics
-    assert metrics["export_max_rel_difference"] <= 1e-6
+    assert metrics["export/max_rel_difference"] <= 1e-6
 
     signature = tf.saved_model.load(str(directory)).signatures[SERVING_SIGNATURE]
     spec = signature.structured_input_signature[1]["history"]

@@ -40,9 +40,10 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
     logged = mlflow.get_run(run_id).data.metrics
     for name in ("model", *METHODS):
         for metric in ("mse", "rmse", "mae", "r2", "smape", "mase"):
-            assert np.isfinite(logged[f"{name}_{metric}"])
-    for key in ("ljung_box_pvalue", "normality_pvalue", "residual_std"):
-        assert 0 <= logged[key] < np.inf
+            key = "test" if name == "model" else f"baseline/{name}"
+            assert np.isfinite(logged[f"{key}/{metric}"])
+    for key in ("ljung_box_pvalue", "normality_pvalue", "std"):
+        assert 0 <= logged[f"diagnostics/residual_{key}"] < np.inf
     client = MlflowClient()
     plots = {a.path for a in client.list_artifacts(run_id, "plots")}
     assert {"plots/predicted_vs_actual.png", "plots/residuals.png", "plots/sensitivity.png"} <= (
@@ -69,7 +70,8 @@ def test_compare_bless_register_without_and_with_champion(
     assert decision.blessed is expected
     run = mlflow.get_run(active_run.info.run_id).data
     assert run.tags["blessed"] == str(expected).lower() and run.tags["blessing_reason"]
-    assert "baseline_dm_squared_p" in run.metrics and "baseline_ttest_absolute_p" in run.metrics
+    assert "compare/best_baseline/dm_squared_p" in run.metrics
+    assert "compare/best_baseline/ttest_absolute_p" in run.metrics
 
     saved = export(model, data.transform, data.values, tmp_path / "export")
     version = log_forecaster(
@@ -85,8 +87,8 @@ def test_compare_bless_register_without_and_with_champion(
     assert not decision.blessed and not decision.checks["champion"]
     run = mlflow.get_run(active_run.info.run_id).data
     assert run.tags["compared_champion_version"] == str(version.version)
-    for key in ("champion_dm_squared_p", "champion_dm_absolute_stat", "ttest_pvalue"):
-        assert key in run.metrics
+    for key in ("dm_squared_p", "dm_absolute_stat", "ttest_squared_p", "opponent_mse"):
+        assert f"compare/champion/{key}" in run.metrics
     assert run.tags["blessed"] == "false" and "champion v" in run.tags["blessing_reason"]
 
     registered = register(saved, "compare-test", data, decision)

@@ -55,7 +55,7 @@ def test_tune_logs_a_nested_run_per_trial(
         assert len(client.get_metric_history(child.info.run_id, "fold1_val_loss")) >= 2
     parent = mlflow.get_run(active_run.info.run_id).data
     assert parent.params["best_units"] == "8"
-    assert parent.metrics["best_trial_val_loss"] == pytest.approx(
+    assert parent.metrics["trial/best_val_loss"] == pytest.approx(
         min(c.data.metrics["val_loss"] for c in children)
     )
 
@@ -67,6 +67,6 @@ def test_train_restores_the_best_weights(
     model = train(data, Architecture(units=8), tiny_config, tmp_path).model
     run = mlflow.get_run(active_run.info.run_id).data
     val_loss = model.evaluate(data.x_validation, data.y_validation, verbose=0)
-    assert val_loss == pytest.approx(run.metrics["final_val_loss"], rel=1e-4)
-    curve = mlflow.MlflowClient().get_metric_history(active_run.info.run_id, "train_val_loss")
+    assert val_loss == pytest.approx(run.metrics["train/final_val_loss"], rel=1e-4)
+    curve = mlflow.MlflowClient().get_metric_history(active_run.info.run_id, "train/val_loss")
     assert min(m.value for m in curve) == pytest.approx(val_loss, rel=1e-4)

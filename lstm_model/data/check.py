@@ -1,0 +1,57 @@
+"""Read and validate a series before anything heavy starts.
+
+The command line calls this before it imports TensorFlow or starts Prefect's server, so a
+bad file is rejected in seconds with the same message the flow's tasks would give; the flow's
+``load-data`` and ``validate-data`` tasks then repeat it (GX is imported by then, so that
+costs a fraction of a second) to publish the reports to MLflow and Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lstm_model.config import PipelineConfig
+from lstm_model.data.load import load_series
+from lstm_model.data.policies import IngestionReport, apply_policies
+from lstm_model.data.validation import ValidationReport, validate_frame
+
+
+@dataclass(frozen=True)
+class CheckedSeries:
+    """A series that passed ingestion and validation, with both reports."""
+
+    frame: pd.DataFrame
+    ingestion: IngestionReport
+    validation: ValidationReport
+
+
+def check_series(path: str | Path, config: PipelineConfig) -> CheckedSeries:
+    """Load ``path`` under the data policies and validate it with the configured suites.
+
+    Args:
+        path: CSV or Parquet file, local or ``s3://``.
+        config: Columns, policies and suites (``config.data``) and the row minimum's bounds.
+
+    Returns:
+        The frame after the policies and both reports.
+
+    Raises:
+        PipelineInputError: The file, its columns or timestamps are unusable, or a critical
+            expectation failed (``DataValidationError``, every failure listed).
+    """
+    data = config.data
+    frame = load_series(
+        path,
+        data.time_column,
+        data.target,
+        data.exogenous,
+        time_format=data.time_format,
+        max_rows=data.max_rows,
+    )
+    frame, ingestion = apply_policies(frame, data, source=str(path))
+    validation = validate_frame(frame, config, source=str(path))
+    validation.raise_for_failures()
+    return CheckedSeries(frame, ingestion, validation)

@@ -1,0 +1,60 @@
+"""The end-of-retrain summary: one metric family, the table best first, the deciding check,
+and the baselines that beat the LSTM said in words."""
+
+from __future__ import annotations
+
+from flows.cli.summary import format_summary
+from flows.retrain import RetrainResult
+from lstm_model.evaluation.blessing import BlessingDecision
+
+METRICS = {
+    "model": {"mse": 4.0, "rmse": 2.0},
+    "naive": {"mse": 9.0, "rmse": 3.0},
+    "seasonal_naive": {"mse": 16.0, "rmse": 4.0},
+    "ets": {"mse": 1.0, "rmse": 1.0},
+}
+
+
+def _result(blessed: bool, checks: dict[str, bool], champion_before: str | None = "1"):
+    decision = BlessingDecision(blessed, checks, [f"why {name}" for name in checks])
+    return RetrainResult(
+        run_id="abc",
+        model_name="m",
+        version="2",
+        champion=blessed,
+        reason=decision.reason,
+        pushed_to="model_store/m/2/model.tar.gz" if blessed else None,
+        test_metrics=METRICS,
+        blessing=decision,
+        champion_before=champion_before,
+        test_points=24,
+        data_path="series.csv",
+    )
+
+
+def test_table_ranks_every_forecaster_by_test_mse_and_marks_the_lstm():
+    text = format_summary(_result(True, {"seasonal_naive": True, "champion": True}))
+    rows = [line.split()[1] for line in text.splitlines() if line[:4].strip().isdigit()]
+    assert rows == ["ets", "LSTM", "naive", "seasonal"]
+    assert "<- this model" in next(line for line in text.splitlines() if " LSTM " in line)
+    assert "squared error" in text and "MASE" not in text
+
+
+def test_a_shipped_model_beaten_by_a_baseline_is_said_in_words():
+    text = format_summary(_result(True, {"seasonal_naive": True, "champion": True}))
+    assert "ets (RMSE 1) forecast the test part better than the LSTM (RMSE 2)" in text
+    assert "champion:       v2" in text and "a baseline above forecasts better" in text
+
+
+def test_checks_are_listed_in_order_and_the_first_failure_decides():
+    checks = {"seasonal_naive": True, "best_baseline": False, "champion": False}
+    lines = format_summary(_result(False, checks)).splitlines()
+    listed = [
+        line for line in lines if line.startswith("  ") and line.strip()[:2] in ("1.", "2.", "3.")
+    ]
+    assert [line.strip()[:2] for line in listed] == ["1.", "2.", "3."]
+    assert listed[0].endswith("why seasonal_naive") and "pass" in listed[0]
+    assert listed[1].endswith("<- decided") and "FAIL" in listed[1]
+    assert not listed[2].endswith("<- decided")
+    assert "blessed:        no (decided by check 2" in "\n".join(lines)
+    assert "champion:       unchanged (v1); v2 stays challenger" in lines
