@@ -126,6 +126,7 @@ def prefect_api() -> Iterator[TemporaryServer | None]:
 
         if PREFECT_API_URL.value():  # set in a Prefect profile (or by a test harness)
             server.process.terminate()
+            server.process.wait()  # so stop() below finds nothing to drain
             yield None
             return
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):

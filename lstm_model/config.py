@@ -147,6 +147,11 @@ class TuningConfig(_Section):
     linear_skip: bool = Field(
         True, description="Add a linear autoregression on the window beside the LSTM stack."
     )
+    linear_start: bool = Field(
+        False,
+        description="Start every fit at the ridge autoregression of its training windows on "
+        "the linear path, the LSTM learning what it misses (needs linear_skip).",
+    )
 
     @model_validator(mode="after")
     def _space_bounds(self) -> TuningConfig:

@@ -76,7 +76,12 @@ def run_url(run: mlflow.ActiveRun) -> str:
     """
     uri = mlflow.get_tracking_uri()
     base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
-    return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    # MLflow 3.17's UI picks GenAI or model training from a browser-wide toggle (default
+    # GenAI), not from the experiment's kind tag; the query parameter selects training.
+    return (
+        f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+        "?workflowType=machine_learning"
+    )
 
 
 @contextlib.contextmanager

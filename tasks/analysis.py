@@ -56,6 +56,7 @@ def analyze(series: TimeSeries, config: PipelineConfig, work_dir: Path) -> Serie
         config.seed,
         config.analysis.candidate_epochs,
         config.tuning.linear_skip,
+        config.tuning.linear_start,
     )
     analysis = tested.with_preprocessing(selection.chosen, selection.reason)
     mlflow.log_params(

@@ -78,13 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_output_flags(parser: argparse.ArgumentParser) -> None:
-    """``-v/--verbose`` and ``-q/--quiet`` on every command, before or after its name."""
+def _add_output_flags(parser: argparse.ArgumentParser, default: bool | str = False) -> None:
+    """``-v/--verbose`` and ``-q/--quiet`` on every command, before or after its name.
+
+    Args:
+        parser: The program's parser (then, recursively, each subcommand's).
+        default: False on the program; ``argparse.SUPPRESS`` on the subcommands, so that a
+            flag given before the command's name is not reset by the subcommand's default.
+    """
     subparsers = [
         action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
     ]
-    # SUPPRESS on the subcommands, so a flag given before the name is not reset after it.
-    default = argparse.SUPPRESS if parser.prog != "lstm-pipeline" else False
     parser.add_argument(
         "-v",
         "--verbose",
@@ -97,7 +101,7 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     )
     for action in subparsers:
         for child in action.choices.values():
-            _add_output_flags(child)
+            _add_output_flags(child, argparse.SUPPRESS)
 
 
 def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:

@@ -130,7 +130,8 @@ def log_forecaster(
     signature = infer_signature(example, pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}))
     info = mlflow.pyfunc.log_model(
         name="model",
-        python_model=LSTMForecaster(),
+        # Models from code: the class is imported when loading, never unpickled.
+        python_model=str(Path(__file__).with_name("forecaster_model.py")),
         artifacts={
             "saved_model": str(saved_model_dir),
             **({"keras_model": str(keras_model)} if keras_model is not None else {}),

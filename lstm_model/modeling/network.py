@@ -31,6 +31,7 @@ class Architecture:
     batch_size: int = 32
     lookback: int | None = None
     linear_skip: bool = False
+    linear_start: bool = False
 
     @classmethod
     def from_hyperparameters(cls, hp: kt.HyperParameters) -> Architecture:
@@ -164,3 +165,4 @@ def define_space(hp: kt.HyperParameters, space: TuningConfig, lookback: int) -> 
     hp.Choice("batch_size", list(space.batch_sizes))
     hp.Choice("lookback", lookback_choices(lookback, space.lookback_multipliers))
     hp.Fixed("linear_skip", space.linear_skip)
+    hp.Fixed("linear_start", space.linear_skip and space.linear_start)

@@ -22,7 +22,7 @@ import keras_tuner as kt
 import numpy as np
 
 from lstm_model.config import TuningConfig
-from lstm_model.modeling.fitting import fit_windows
+from lstm_model.modeling.fitting import fit_windows, start_from_linear
 from lstm_model.modeling.folds import Fold, walk_forward_folds
 from lstm_model.modeling.network import Architecture, build_lstm, define_space
 from lstm_model.modeling.transform import PreparedData
@@ -110,6 +110,8 @@ class ForecastHyperModel(kt.HyperModel):  # type: ignore[misc]
         )
         if len(folds) == 1:
             fold = folds[0]
+            if architecture.linear_start and initial_epoch == 0:
+                start_from_linear(model, fold.x_train, fold.y_train)
             return fit_windows(
                 model,
                 fold.x_train,
@@ -124,6 +126,8 @@ class ForecastHyperModel(kt.HyperModel):  # type: ignore[misc]
             last = i == len(folds)
             # The tuner's model (Hyperband may have loaded weights into it) fits the last fold.
             fold_model = model if last else self.build(hp)
+            if architecture.linear_start and (initial_epoch == 0 or not last):
+                start_from_linear(fold_model, fold.x_train, fold.y_train)
             history = fit_windows(
                 fold_model,
                 fold.x_train,

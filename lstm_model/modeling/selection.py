@@ -105,6 +105,7 @@ def select_preprocessing(
     seed: int,
     epochs: int = 80,
     linear_skip: bool = False,
+    linear_start: bool = False,
 ) -> Selection:
     """Score every candidate on walk-forward folds and keep the best.
 
@@ -119,6 +120,7 @@ def select_preprocessing(
         seed: Seeds every fit (the same for every candidate).
         epochs: Most epochs per scoring fit; early stopping on the fold's block cuts it.
         linear_skip: Whether the scoring LSTM has the linear path the searched models have.
+        linear_start: Whether its fits start at the ridge autoregression, as the searched do.
 
     Returns:
         The chosen preprocessing and each candidate's score.
@@ -129,6 +131,7 @@ def select_preprocessing(
         learning_rate=SCORING_LEARNING_RATE,
         batch_size=SCORING_BATCH_SIZE,
         linear_skip=linear_skip,
+        linear_start=linear_skip and linear_start,
     )
     fit = _ScoringFit(architecture, epochs)
     if len(candidates) == 1:
@@ -156,7 +159,12 @@ def _fold_errors(
 ) -> list[float]:
     import keras
 
-    from lstm_model.modeling.fitting import fit_windows, initial_state, predict_windows
+    from lstm_model.modeling.fitting import (
+        fit_windows,
+        initial_state,
+        predict_windows,
+        start_from_linear,
+    )
     from lstm_model.modeling.network import build_lstm
     from lstm_model.modeling.search import seed_everything
 
@@ -182,6 +190,8 @@ def _fold_errors(
             reset = initial_state(model)
         else:
             reset()
+        if architecture.linear_start:
+            start_from_linear(model, x_train, y_train)
         fit_windows(
             model,
             x_train,

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from lstm_model.config import TrainingConfig
-from lstm_model.modeling.fitting import fit_windows
+from lstm_model.modeling.fitting import fit_windows, start_from_linear
 from lstm_model.modeling.folds import refit_transform
 from lstm_model.modeling.network import Architecture, average_models, build_lstm
 from lstm_model.modeling.search import seed_everything
@@ -70,6 +70,8 @@ def train_final(
     model = build_lstm(
         data.transform.lookback, data.x_train.shape[-1], architecture, sgd_momentum, name, seed
     )
+    if architecture.linear_start:
+        start_from_linear(model, data.x_train, data.y_train)
     history = fit_windows(
         model,
         data.x_train,
@@ -199,6 +201,8 @@ def refit_on_full_history(
             _member_name(i, len(epochs)),
             member_seed,
         )
+        if architecture.linear_start:
+            start_from_linear(member, x, y)
         fit_windows(
             member,
             x,
