@@ -19,8 +19,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstm_model.config import PipelineConfig
-from lstm_model.data.load import load_series
-from lstm_model.data.policies import IngestionReport, apply_policies
+from lstm_model.data.check import read_series
+from lstm_model.data.policies import IngestionReport
 from lstm_model.data.validation import ValidationReport, validate_frame
 from lstm_model.progress import stage
 
@@ -46,15 +46,7 @@ def load_data(path: str | Path, config: PipelineConfig) -> tuple[pd.DataFrame, I
     """
     stage("load-data")
     data = config.data
-    frame = load_series(
-        path,
-        data.time_column,
-        data.target,
-        data.exogenous,
-        time_format=data.time_format,
-        max_rows=data.max_rows,
-    )
-    frame, report = apply_policies(frame, data, source=str(path))
+    frame, report = read_series(path, config)
     create_markdown_artifact(
         key=INGESTION_ARTIFACT_KEY,
         markdown=report.to_markdown(),

@@ -28,6 +28,25 @@ class CheckedSeries:
     validation: ValidationReport
 
 
+def read_series(path: str | Path, config: PipelineConfig) -> tuple[pd.DataFrame, IngestionReport]:
+    """Load ``path`` with the configured columns, time format and row limit, then apply the
+    ingestion policies; what the ``load-data`` task and :func:`check_series` both start with.
+
+    Returns:
+        The frame after the policies and the ingestion report.
+    """
+    data = config.data
+    frame = load_series(
+        path,
+        data.time_column,
+        data.target,
+        data.exogenous,
+        time_format=data.time_format,
+        max_rows=data.max_rows,
+    )
+    return apply_policies(frame, data, source=str(path))
+
+
 def check_series(path: str | Path, config: PipelineConfig) -> CheckedSeries:
     """Load ``path`` under the data policies and validate it with the configured suites.
 
@@ -42,16 +61,7 @@ def check_series(path: str | Path, config: PipelineConfig) -> CheckedSeries:
         PipelineInputError: The file, its columns or timestamps are unusable, or a critical
             expectation failed (``DataValidationError``, every failure listed).
     """
-    data = config.data
-    frame = load_series(
-        path,
-        data.time_column,
-        data.target,
-        data.exogenous,
-        time_format=data.time_format,
-        max_rows=data.max_rows,
-    )
-    frame, ingestion = apply_policies(frame, data, source=str(path))
+    frame, ingestion = read_series(path, config)
     validation = validate_frame(frame, config, source=str(path))
     validation.raise_for_failures()
     return CheckedSeries(frame, ingestion, validation)
