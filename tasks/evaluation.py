@@ -18,7 +18,7 @@ from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
 from lstm_model.data.values import TimeSeries
 from lstm_model.delivery.pyfunc import champion_forecasts
-from lstm_model.evaluation.baselines import baseline_forecasts
+from lstm_model.evaluation.baselines import STATISTICAL, baseline_forecasts
 from lstm_model.evaluation.blessing import BlessingDecision, bless
 from lstm_model.evaluation.comparison import (
     Comparisons,
@@ -80,7 +80,7 @@ def evaluate(
     leaderboard = evaluation.leaderboard()
     mlflow.log_table(pd.DataFrame(leaderboard), "evaluation/leaderboard.json")
     mlflow.log_dict(baselines.notes, "evaluation/baseline_notes.json")
-    for name in ("ets", "arima", "theta"):
+    for name in STATISTICAL:
         if name in baselines.forecasts:
             mlflow.set_tag(f"baseline_{name}", baselines.notes[name][:250])
     plot = plot_forecast(
