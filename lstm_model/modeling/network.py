@@ -66,8 +66,10 @@ def build_lstm(
     sgd_momentum: float = 0.9,
     name: str = "lstm_forecaster",
     seed: int | None = None,
+    horizon: int = 1,
 ) -> keras.Model:
-    """A stack of LSTM layers and a linear head that forecasts the next scaled value.
+    """A stack of LSTM layers and a linear head that forecasts the next ``horizon`` scaled
+    values at once (a direct, multi-output head: no forecast is fed back as an input).
 
     Every LSTM but the last returns its whole sequence, so the next one reads all steps.
     ``tanh`` is the default cell activation: with ``relu`` the recurrent state is unbounded and
@@ -83,6 +85,7 @@ def build_lstm(
         seed: Seeds every initializer and dropout mask explicitly. Unseeded layers draw their
             seeds from Python's global ``random``, which background threads (Prefect's
             clients, servers) also consume, so a global seed alone does not fix the weights.
+        horizon: Steps forecast at once; the loss is the mean squared error over all of them.
 
     Returns:
         A compiled model with MSE loss.
@@ -108,13 +111,15 @@ def build_lstm(
         if architecture.dropout > 0:
             x = keras.layers.Dropout(architecture.dropout, seed=next_seed())(x)
     outputs = keras.layers.Dense(
-        1, name="forecast", kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed())
+        horizon,
+        name="forecast",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
     )(x)
     if architecture.linear_skip:
         # A linear autoregression on the window beside the LSTM (LSTNet's "highway"): the
         # linear part captures what an AR(lookback) model would, the LSTM the rest. Starts at
         # zero so the LSTM alone is the initial model.
-        linear = keras.layers.Dense(1, name="linear_skip", kernel_initializer="zeros")(
+        linear = keras.layers.Dense(horizon, name="linear_skip", kernel_initializer="zeros")(
             keras.layers.Flatten(name="window_flat")(inputs)
         )
         outputs = keras.layers.Add(name="forecast_sum")([outputs, linear])

@@ -2,8 +2,8 @@
 
 The target is differenced (``d`` regular and ``D`` seasonal differences), standardised with a
 scaler fitted on the training part only (each exogenous feature with its own), and cut into
-(lookback steps -> next value) windows. A window belongs to the split its
-*target* lies in; its inputs may reach back into earlier splits, which is exactly the history a
+(lookback steps -> next ``horizon`` values) windows. A window belongs to the split *all* its
+targets lie in; its inputs may reach back into earlier splits, which is exactly the history a
 forecaster has at that moment, never the future.
 """
 
@@ -51,7 +51,9 @@ class SeriesTransform:
     The target (column 0) is Box-Cox transformed when ``box_cox_lambda`` is set (see
     :mod:`lstm_model.analysis.variance`), differenced with ``(1 - B)^d (1 - B^m)^D`` (``d``
     regular and ``D`` seasonal differences at period ``m``) and standardised; each exogenous
-    column is standardised with its own scaler and kept at its original time index.
+    column is standardised with its own scaler and kept at its original time index. A window's
+    targets are the next ``horizon`` differenced, scaled target values (a direct, multi-output
+    forecast); :meth:`inverse_paths` undoes the differencing along each forecast path.
     ``mean``/``scale`` and ``feature_means``/``feature_scales`` are scikit-learn
     ``StandardScaler`` parameters, kept as plain floats so the transform serialises to JSON and
     travels with the exported model (where the same arithmetic runs inside the serving graph).
@@ -70,6 +72,7 @@ class SeriesTransform:
     feature_scales: tuple[float, ...] = ()
     columns: tuple[str, ...] = (TARGET_COLUMN,)
     box_cox_lambda: float | None = None
+    horizon: int = 1
 
     @property
     def order(self) -> int:
@@ -102,6 +105,7 @@ class SeriesTransform:
         season: int = 1,
         columns: Sequence[str] | None = None,
         box_cox_lambda: float | None = None,
+        horizon: int = 1,
     ) -> SeriesTransform:
         """Fit on the training part only.
 
@@ -113,6 +117,7 @@ class SeriesTransform:
             season: Seasonal period m (needed > 1 when D > 0).
             columns: Names of the value columns (target first); default ``value``, ``x1``, ...
             box_cox_lambda: Box-Cox lambda of the target (None: original scale).
+            horizon: Steps each window forecasts (h).
 
         Returns:
             The fitted transform.
@@ -120,6 +125,8 @@ class SeriesTransform:
         Raises:
             ValueError: for a seasonal difference without a season, or too few rows to fit.
         """
+        if horizon < 1:
+            raise ValueError(f"the horizon must be at least 1 step, got {horizon}")
         matrix = as_matrix(train_values)
         if seasonal_differencing and season < 2:
             raise ValueError(f"seasonal differencing needs a season > 1, got {season}")
@@ -147,6 +154,7 @@ class SeriesTransform:
             tuple(float(v) for v in features.scale_) if features else (),
             names,
             None if box_cox_lambda is None else float(box_cox_lambda),
+            horizon,
         )
 
     def stabilised(self, target: np.ndarray) -> np.ndarray:
@@ -172,25 +180,27 @@ class SeriesTransform:
         return np.column_stack([z, features])
 
     def window_targets(self, start: int, stop: int) -> np.ndarray:
-        """Original indices of the targets of :meth:`windows` for [start, stop)."""
-        return np.arange(max(start, self.warmup), stop)
+        """Original indices of the first targets of :meth:`windows` for [start, stop)."""
+        return np.arange(max(start, self.warmup), stop - self.horizon + 1)
 
     def windows(self, values: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Windows whose targets are the original indices [start, stop).
+        """Windows whose ``horizon`` targets all lie in the original indices [start, stop).
 
         Returns:
-            ``X`` of shape (count, lookback, 1 + k) and ``y`` of shape (count,), both scaled.
+            ``X`` of shape (count, lookback, 1 + k) and ``y`` of shape (count, horizon), both
+            scaled; row r's targets are the indices ``window_targets(start, stop)[r] + j``.
         """
         start = max(start, self.warmup)
-        if start >= stop:
+        span = self.lookback + self.horizon
+        if start > stop - self.horizon:
             empty = np.zeros((0, self.lookback, self.n_features), dtype=np.float32)
-            return empty, np.zeros(0, dtype=np.float32)
+            return empty, np.zeros((0, self.horizon), dtype=np.float32)
         inputs = self.model_inputs(as_matrix(values)[:stop])
-        # Row r holds inputs[r : r + lookback + 1]: the window, then the target at original
-        # index r + warmup. Views, not copies, until the final cast.
-        rows = sliding_window_view(inputs, self.lookback + 1, axis=0)[start - self.warmup :]
-        x = rows[:, :, :-1].transpose(0, 2, 1)
-        return x.astype(np.float32), rows[:, 0, -1].astype(np.float32)
+        # Row r holds inputs[r : r + lookback + horizon]: the window, then the targets from
+        # original index r + warmup on. Views, not copies, until the final cast.
+        rows = sliding_window_view(inputs, span, axis=0)[start - self.warmup :]
+        x = rows[:, :, : self.lookback].transpose(0, 2, 1)
+        return x.astype(np.float32), rows[:, 0, self.lookback :].astype(np.float32)
 
     def forecast_windows(self, values: np.ndarray) -> np.ndarray:
         """Input windows for every target index in [warmup, len(values)], the last one being
@@ -209,22 +219,49 @@ class SeriesTransform:
     def inverse(
         self, scaled_predictions: np.ndarray, values: np.ndarray, targets: np.ndarray
     ) -> np.ndarray:
-        """Map scaled predictions for original indices ``targets`` back to original units.
+        """Map scaled one-step predictions for original indices ``targets`` back to original
+        units, undifferencing with the true values before each target (see
+        :meth:`inverse_paths`, of which this is the one-step case)."""
+        scaled = np.asarray(scaled_predictions, dtype=float).reshape(-1, 1)
+        paths: np.ndarray = self.inverse_paths(scaled, values, targets)[:, 0]
+        return paths
 
-        Undifferencing uses the true values before each target, as a one-step forecast does:
-        y_t = Δ y_t - Σ_{k>=1} c_k y_{t-k}, with ``c`` the :attr:`coefficients` (on the Box-Cox
-        scale when it is set; the result is then transformed back).
+    def inverse_paths(
+        self, scaled_paths: np.ndarray, values: np.ndarray, origins: np.ndarray
+    ) -> np.ndarray:
+        """Map scaled forecast paths back to original units.
+
+        Path r forecasts the indices ``origins[r] + j`` for j < h from the true values before
+        ``origins[r]``. Undifferencing runs along the path: y_t = w_t - sum_{k>=1} c_k y_{t-k},
+        with ``c`` the :attr:`coefficients`, true values for lags before the origin and the
+        path's own forecasts after it (on the Box-Cox scale when it is set; the result is then
+        transformed back: the median, not the mean, of the back-transformed forecast).
+
+        Args:
+            scaled_paths: (count, h) scaled, differenced forecasts.
+            values: The series; only values before each origin are read.
+            origins: (count,) index of each path's first forecast, at least ``order``.
+
+        Returns:
+            (count, h) forecasts in original units.
         """
         target = self.stabilised(as_matrix(values)[:, 0])
-        targets = np.asarray(targets)
-        forecast = np.asarray(scaled_predictions, dtype=float).reshape(-1) * self.scale + self.mean
+        origins = np.asarray(origins)
+        paths = np.asarray(scaled_paths, dtype=float) * self.scale + self.mean
         coefficients = self.coefficients
-        if len(coefficients) > 1:
-            lags = np.arange(1, len(coefficients))
-            forecast = forecast - target[targets[:, np.newaxis] - lags] @ coefficients[1:]
+        order = len(coefficients) - 1
+        if order:
+            # Each row: the last ``order`` true values before its origin, then the path as it
+            # is rebuilt; lags reach back into it. The loop runs over the h steps only.
+            history = target[origins[:, np.newaxis] - order + np.arange(order)]
+            level = np.concatenate([history, np.zeros_like(paths)], axis=1)
+            for step in range(paths.shape[1]):
+                lagged = level[:, step : step + order][:, ::-1]
+                level[:, order + step] = paths[:, step] - lagged @ coefficients[1:]
+            paths = level[:, order:]
         if self.box_cox_lambda is not None:
-            forecast = inverse_box_cox(forecast, self.box_cox_lambda)
-        return forecast
+            paths = inverse_box_cox(paths, self.box_cox_lambda)
+        return paths
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -312,6 +349,7 @@ def prepare(
     season: int = 1,
     columns: Sequence[str] | None = None,
     box_cox_lambda: float | None = None,
+    horizon: int = 1,
 ) -> PreparedData:
     """Split chronologically, fit the transform on train, cut windows per split.
 
@@ -325,6 +363,7 @@ def prepare(
         season: Seasonal period m.
         columns: Names of the value columns, target first.
         box_cox_lambda: Box-Cox lambda of the target (None: original scale).
+        horizon: Steps each window forecasts; every split needs room for one whole path.
 
     Returns:
         The split series, the fitted transform and the windows of each split.
@@ -335,20 +374,28 @@ def prepare(
     values = np.asarray(values, dtype=float)
     bounds = chronological_split(len(values), validation_fraction, test_fraction)
     warmup = lookback + differencing + seasonal_differencing * season
-    if bounds.train[1] - warmup < MIN_TRAIN_WINDOWS:
-        needed = MIN_TRAIN_WINDOWS + warmup
+    if bounds.train[1] - warmup - horizon + 1 < MIN_TRAIN_WINDOWS:
+        needed = MIN_TRAIN_WINDOWS + warmup + horizon - 1
         seasonal = (
             f", seasonal differencing {seasonal_differencing} at period {season}"
             if seasonal_differencing
             else ""
         )
+        path = f" and horizon {horizon}" if horizon > 1 else ""
         raise PipelineInputError(
             f"the series has {len(values)} rows: its training part ({bounds.train[1]} rows) "
-            f"is too short for lookback {lookback} with differencing {differencing}{seasonal} "
-            f"(needs at least {needed} training rows, about "
+            f"is too short for lookback {lookback} with differencing {differencing}{seasonal}"
+            f"{path} (needs at least {needed} training rows, about "
             f"{math.ceil(needed / (1 - validation_fraction - test_fraction))} rows in all). "
             "Provide a longer series or lower analysis.max_lookback."
         )
+    for name, (start, stop) in (("validation", bounds.validation), ("test", bounds.test)):
+        if stop - start < horizon:
+            raise PipelineInputError(
+                f"the {name} part has {stop - start} rows, fewer than the {horizon}-step "
+                f"horizon, so no whole forecast path can be scored on it. Provide a longer "
+                f"series, a larger split.{name}_fraction or a shorter forecast.horizon."
+            )
     transform = SeriesTransform.fit(
         values[slice(*bounds.train)],
         differencing,
@@ -357,6 +404,7 @@ def prepare(
         season,
         columns,
         box_cox_lambda,
+        horizon,
     )
     return PreparedData(
         values,
