@@ -184,6 +184,29 @@ class TrainingConfig(_Section):
     )
 
 
+class ForecastConfig(_Section):
+    """How far ahead the model forecasts, and the prediction intervals around the path."""
+
+    horizon: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="Steps ahead (h), all forecast at once. None: by cadence (monthly 12, "
+        "quarterly 8, yearly 4, weekly 13, daily 14, hourly 24, otherwise 10).",
+    )
+    levels: tuple[float, ...] = Field(
+        (80.0, 95.0), description="Coverage of the conformal prediction intervals, in percent."
+    )
+
+    @model_validator(mode="after")
+    def _levels_are_percentages(self) -> ForecastConfig:
+        if not self.levels or any(not 50 <= level <= 99 for level in self.levels):
+            raise ValueError("forecast.levels are percentages between 50 and 99, e.g. [80, 95]")
+        if len(set(self.levels)) != len(self.levels):
+            raise ValueError("forecast.levels must be distinct")
+        return self
+
+
 class RegistryConfig(_Section):
     """MLflow tracking, registry and the promotion rule."""
 
@@ -296,6 +319,7 @@ class PipelineConfig(_Section):
     analysis: AnalysisConfig = AnalysisConfig()
     tuning: TuningConfig = TuningConfig()
     training: TrainingConfig = TrainingConfig()
+    forecast: ForecastConfig = ForecastConfig()
     registry: RegistryConfig = RegistryConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     blessing: BlessingConfig = BlessingConfig()

@@ -101,6 +101,21 @@ def infer_cadence(timestamps: pd.Series) -> Cadence | None:
     return None
 
 
+# Steps ahead a planner asks for by cadence: a year of months, two years of quarters, four years,
+# a quarter of weeks, two weeks of days, a day of hours.
+_HORIZONS = {"M": 12, "Q": 8, "Y": 4, "A": 4, "W": 13, "D": 14, "B": 10, "h": 24, "H": 24}
+FALLBACK_HORIZON = 10
+
+
+def default_horizon(frequency: str | None) -> int:
+    """The forecast horizon for a pandas frequency alias ('MS' -> 12, 'QS-OCT' -> 8), else 10."""
+    prefix = (frequency or "").split("-")[0].lstrip("0123456789")
+    for key in (prefix, prefix[:1]):
+        if key in _HORIZONS:
+            return _HORIZONS[key]
+    return FALLBACK_HORIZON
+
+
 def infer_frequency(timestamps: pd.Series) -> str | None:
     """The pandas frequency alias of regular timestamps ('MS', 'QS-OCT', 'YS-JAN', 'D', 'h').
 

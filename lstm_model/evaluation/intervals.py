@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_LEVELS = (80, 95)
+DEFAULT_LEVELS = (80.0, 95.0)
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,14 @@ class ConformalIntervals:
             errors; their widths fall back to the largest error seen and may undercover.
     """
 
-    levels: tuple[int, ...]
+    levels: tuple[float, ...]
     half_widths: tuple[tuple[float, ...], ...]
     calibration_sizes: tuple[int, ...]
-    undersized: tuple[int, ...] = ()
+    undersized: tuple[float, ...] = ()
 
     @classmethod
     def calibrate(
-        cls, errors: np.ndarray, levels: tuple[int, ...] = DEFAULT_LEVELS
+        cls, errors: np.ndarray, levels: tuple[float, ...] = DEFAULT_LEVELS
     ) -> ConformalIntervals:
         """Widths from out-of-sample errors.
 
@@ -64,7 +64,8 @@ class ConformalIntervals:
         if np.any(sizes == 0):
             raise ValueError("every horizon step needs at least one out-of-sample error")
         ranked = np.sort(np.where(np.isfinite(magnitudes), magnitudes, np.inf), axis=0)
-        widths, undersized = [], []
+        widths: list[tuple[float, ...]] = []
+        undersized: list[float] = []
         for level in levels:
             if not 1 <= level < 100:  # 0.95 is a fraction someone meant as 95 %
                 raise ValueError(f"interval levels are percentages in [1, 100), got {level}")
@@ -83,7 +84,7 @@ class ConformalIntervals:
         """Steps the widths cover."""
         return len(self.calibration_sizes)
 
-    def bounds(self, forecasts: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    def bounds(self, forecasts: np.ndarray) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """``level -> (lower, upper)`` around (count, h) forecast paths."""
         paths = np.asarray(forecasts, dtype=float)
         return {
@@ -91,7 +92,7 @@ class ConformalIntervals:
             for level, width in zip(self.levels, self.half_widths, strict=True)
         }
 
-    def coverage(self, actual: np.ndarray, forecasts: np.ndarray) -> dict[int, float]:
+    def coverage(self, actual: np.ndarray, forecasts: np.ndarray) -> dict[float, float]:
         """Share of the finite ``actual`` values inside each level's interval."""
         actual = np.asarray(actual, dtype=float)
         seen = np.isfinite(actual)
@@ -101,7 +102,7 @@ class ConformalIntervals:
             result[level] = float(np.sum(inside & seen) / max(int(np.sum(seen)), 1))
         return result
 
-    def mean_widths(self) -> dict[int, float]:
+    def mean_widths(self) -> dict[float, float]:
         """Mean full interval width (upper - lower) over the steps, per level."""
         return {
             level: float(2 * np.mean(width))

@@ -36,7 +36,7 @@ def refit_transform(
     # Optional fields of newer transforms (seasonal differencing, exogenous columns) carry over.
     extra = {
         name: getattr(transform, name)
-        for name in ("seasonal_differencing", "season", "columns", "box_cox_lambda")
+        for name in ("seasonal_differencing", "season", "columns", "box_cox_lambda", "horizon")
         if hasattr(transform, name)
     }
     return type(transform).fit(train_values, transform.differencing, lookback, **extra)

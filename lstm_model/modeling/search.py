@@ -77,6 +77,7 @@ class ForecastHyperModel(kt.HyperModel):  # type: ignore[misc]
             architecture,
             self.space.sgd_momentum,
             seed=self.seed,
+            horizon=self.data.transform.horizon,
         )
 
     def fit(

@@ -68,7 +68,13 @@ def train_final(
     """
     seed_everything(seed)
     model = build_lstm(
-        data.transform.lookback, data.x_train.shape[-1], architecture, sgd_momentum, name, seed
+        data.transform.lookback,
+        data.x_train.shape[-1],
+        architecture,
+        sgd_momentum,
+        name,
+        seed,
+        data.transform.horizon,
     )
     if architecture.linear_start:
         start_from_linear(model, data.x_train, data.y_train)
@@ -200,6 +206,7 @@ def refit_on_full_history(
             sgd_momentum,
             _member_name(i, len(epochs)),
             member_seed,
+            transform.horizon,
         )
         if architecture.linear_start:
             start_from_linear(member, x, y)

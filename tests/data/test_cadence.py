@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lstm_model.config import DataConfig
-from lstm_model.data.cadence import infer_cadence, infer_frequency
+from lstm_model.data.cadence import default_horizon, infer_cadence, infer_frequency
 from lstm_model.data.policies import apply_policies
 from lstm_model.errors import PipelineInputError
 
@@ -73,3 +73,12 @@ def test_off_grid_or_too_few_timestamps_have_no_cadence():
     mixed = pd.Series(pd.to_datetime(["2020-01-01", "2020-02-15", "2020-03-01", "2020-04-01"]))
     assert infer_cadence(mixed) is None
     assert infer_cadence(pd.Series(pd.to_datetime(["2020-01-01", "2020-02-01"]))) is None
+
+
+@pytest.mark.parametrize(
+    ("frequency", "horizon"),
+    [("MS", 12), ("ME", 12), ("QS-OCT", 8), ("YS-JAN", 4), ("W-SUN", 13), ("D", 14)]
+    + [("h", 24), ("B", 10), ("min", 10), (None, 10)],
+)
+def test_default_horizon_by_cadence(frequency, horizon):
+    assert default_horizon(frequency) == horizon
