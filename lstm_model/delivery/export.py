@@ -4,9 +4,11 @@ fresh process before anything is registered or pushed.
 The SavedModel has two signatures:
 
 - ``serving_default``: ``history`` (batch, warmup, 1 + k) float64 raw values in original units
-  (target in column 0, exogenous features after it, oldest row first) -> ``forecast`` (batch,)
-  float64, the next value in original units. Box-Cox, differencing, scaling and their inverses
-  run in the graph, so TensorFlow Serving (SageMaker) needs nothing else.
+  (target in column 0, exogenous features after it, oldest row first) -> ``forecast`` (batch, h)
+  float64, the next h values in original units, and with intervals ``lower_<level>`` /
+  ``upper_<level>`` (batch, h) for each level (``lower_80``, ``upper_95``; 97.5 is ``97_5``).
+  Box-Cox, differencing along the path, scaling, their inverses and the interval widths run in
+  the graph, so TensorFlow Serving (SageMaker) needs nothing else.
 - ``windows``: ``window`` (batch, lookback, 1 + k) float32 scaled windows -> the model's scaled
   output, for checks against the Keras model.
 
@@ -31,8 +33,9 @@ import keras
 import numpy as np
 
 from lstm_model.analysis.variance import POSITIVE_FLOOR
+from lstm_model.evaluation.intervals import ConformalIntervals
 from lstm_model.modeling.fitting import predict_windows
-from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.forecast import path_forecasts
 from lstm_model.modeling.transform import SeriesTransform
 
 # The transform travels inside the package, next to saved_model.pb.
@@ -53,8 +56,8 @@ import tensorflow as tf
 directory, inputs, outputs = json.loads(sys.stdin.readline())
 serve = tf.saved_model.load(directory).signatures["serving_default"]
 history = np.load(inputs)["history"]
-forecast = serve(history=tf.constant(history, dtype=tf.float64))["forecast"].numpy()
-np.savez(outputs, forecast=forecast)
+served = serve(history=tf.constant(history, dtype=tf.float64))
+np.savez(outputs, **{name: tensor.numpy() for name, tensor in served.items()})
 """
 
 
@@ -83,13 +86,25 @@ def _difference_matrix(transform: SeriesTransform) -> np.ndarray:
     return matrix
 
 
-def export_saved_model(model: keras.Model, transform: SeriesTransform, directory: Path) -> Path:
+def interval_outputs(level: float) -> tuple[str, str]:
+    """The serving outputs of one interval level: ``lower_80``, ``upper_80``."""
+    name = f"{level:g}".replace(".", "_")
+    return f"lower_{name}", f"upper_{name}"
+
+
+def export_saved_model(
+    model: keras.Model,
+    transform: SeriesTransform,
+    directory: Path,
+    intervals: ConformalIntervals | None = None,
+) -> Path:
     """Write the SavedModel (raw-history serving signature plus ``windows``) and the transform.
 
     Args:
-        model: Maps scaled windows (batch, lookback, 1 + k) to scaled forecasts (batch, 1).
+        model: Maps scaled windows (batch, lookback, 1 + k) to scaled paths (batch, h).
         transform: The fitted transform the model was trained with.
         directory: Where to write; ``saved_model.pb`` and ``variables/`` land at its top.
+        intervals: Half-widths per level and step, added around the path in the graph.
 
     Returns:
         The SavedModel directory.
@@ -99,8 +114,18 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
     directory = Path(directory)
     order, warmup, features = transform.order, transform.warmup, transform.n_features
     difference = tf.constant(_difference_matrix(transform), tf.float64)
-    # Undifferencing: the next value adds back -sum_{k>=1} c[k] y[T-k], the last order values.
+    # Undifferencing: each step adds back -sum_{k>=1} c[k] y[T-k] over the ``order`` values
+    # before it (true ones before the origin, the path's own after it); oldest lag first.
     undifference = tf.constant(-transform.coefficients[1:][::-1].copy(), tf.float64)
+    horizon = transform.horizon
+    widths = (
+        {}
+        if intervals is None
+        else {
+            level: tf.constant(np.asarray(width).reshape(1, -1), tf.float64)
+            for level, width in zip(intervals.levels, intervals.half_widths, strict=True)
+        }
+    )
     mean, scale = transform.mean, transform.scale
     feature_means = tf.constant(np.asarray(transform.feature_means).reshape(1, 1, -1), tf.float64)
     feature_scales = tf.constant(np.asarray(transform.feature_scales).reshape(1, 1, -1), tf.float64)
@@ -127,13 +152,21 @@ def export_saved_model(model: keras.Model, transform: SeriesTransform, directory
         if features > 1:
             exogenous = (history[:, order:, 1:] - feature_means) / feature_scales
             window = tf.concat([window, exogenous], axis=-1)
-        scaled = tf.reshape(model(tf.cast(window, tf.float32), training=False), [-1])
-        forecast = tf.cast(scaled, tf.float64) * scale + mean
+        scaled = tf.reshape(model(tf.cast(window, tf.float32), training=False), [-1, horizon])
+        path = tf.cast(scaled, tf.float64) * scale + mean
         if order:
-            forecast += tf.linalg.matvec(target[:, warmup - order :], undifference)
+            levels = [target[:, warmup - order + i] for i in range(order)]
+            for step in range(horizon):  # h is small and fixed: unrolled in the graph
+                recent = tf.stack(levels[-order:], axis=1)
+                levels.append(path[:, step] + tf.linalg.matvec(recent, undifference))
+            path = tf.stack(levels[order:], axis=1)
         if lam is not None:
-            forecast = inverse_box_cox(forecast)
-        return {FORECAST_OUTPUT: forecast}
+            path = inverse_box_cox(path)
+        outputs = {FORECAST_OUTPUT: path}
+        for level, width in widths.items():
+            lower, upper = interval_outputs(level)
+            outputs[lower], outputs[upper] = path - width, path + width
+        return outputs
 
     def windows(window: Any) -> dict[str, Any]:
         return {FORECAST_OUTPUT: model(window, training=False)}
@@ -166,7 +199,8 @@ def load_history_predictor(directory: Path) -> Callable[[np.ndarray], np.ndarray
     """Load the serving signature with plain TensorFlow.
 
     Returns:
-        A function raw histories (batch, warmup, 1 + k) -> forecasts (batch,) in original units.
+        A function raw histories (batch, warmup, 1 + k) -> forecast paths (batch, h) in original
+        units.
     """
     import tensorflow as tf
 
@@ -247,8 +281,8 @@ class FreshTensorFlow:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def serve(self, directory: Path, histories: np.ndarray) -> np.ndarray:
-        """Forecasts of the SavedModel's serving signature for raw ``histories``.
+    def serve(self, directory: Path, histories: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of the SavedModel's serving signature for raw ``histories``.
 
         Raises:
             ExportVerificationError: when the process fails or times out.
@@ -271,8 +305,7 @@ class FreshTensorFlow:
                 f"(exit {self._process.returncode}): {tail}; refusing to register or push it"
             )
         with np.load(outputs) as loaded:
-            forecasts: np.ndarray = loaded[FORECAST_OUTPUT]
-            return forecasts
+            return {name: loaded[name] for name in loaded.files}
 
     def close(self) -> None:
         """Stop the process if it is still running and remove its folder."""
@@ -290,12 +323,14 @@ def verify_export(
     tolerance: float = 1e-6,
     count: int = 64,
     fresh: FreshTensorFlow | None = None,
+    intervals: ConformalIntervals | None = None,
 ) -> ExportCheck:
     """Serve sample histories from the export in a fresh process and compare with the pipeline.
 
-    The pipeline's own forecast is :func:`one_step_forecasts` with the Keras model and the
-    fitted transform in NumPy; the export must match it within ``tolerance`` relative to the
-    series' scale: |served - pipeline| <= tolerance * (|pipeline| + transform.scale).
+    The pipeline's own forecast is :func:`path_forecasts` with the Keras model and the fitted
+    transform in NumPy, with the intervals around it; every output of the export must match
+    within ``tolerance`` relative to the series' scale:
+    |served - pipeline| <= tolerance * (|pipeline| + transform.scale).
 
     Args:
         directory: The SavedModel directory.
@@ -306,6 +341,7 @@ def verify_export(
         count: Number of sample histories.
         fresh: A process started ahead (it imports TensorFlow while the export is written);
             None starts one now.
+        intervals: The widths the export was written with, if any.
 
     Returns:
         The sizes of the differences.
@@ -313,32 +349,45 @@ def verify_export(
     Raises:
         ExportVerificationError: when any forecast is off or the export cannot be served.
     """
-    histories, targets = sample_histories(transform, values, count)
-    expected = one_step_forecasts(functools.partial(predict_windows, model), transform, values)[
-        targets
-    ]
+    histories, origins = sample_histories(transform, values, count)
+    path = path_forecasts(functools.partial(predict_windows, model), transform, values)[origins]
+    expected = {FORECAST_OUTPUT: path}
+    if intervals is not None:
+        for (level, (lower, upper)) in intervals.bounds(path).items():
+            expected.update(zip(interval_outputs(level), (lower, upper), strict=True))
     if fresh is None:
         with FreshTensorFlow() as process:
             served = process.serve(directory, histories)
     else:
         served = fresh.serve(directory, histories)
-    if served.shape != expected.shape:
+    if set(served) != set(expected):
         raise ExportVerificationError(
-            f"the SavedModel in {directory} returned {served.shape} forecasts for "
-            f"{expected.shape} sample windows; refusing to register or push it"
+            f"the SavedModel in {directory} returns {sorted(served)}, expected "
+            f"{sorted(expected)}; refusing to register or push it"
         )
-    difference = np.abs(served - expected)
-    relative = difference / (np.abs(expected) + transform.scale)
-    check = ExportCheck(len(targets), float(np.max(difference)), float(np.max(relative)), tolerance)
-    if not np.all(relative <= tolerance):
-        worst = int(np.nanargmax(relative)) if np.isfinite(relative).any() else 0
-        raise ExportVerificationError(
-            f"the SavedModel in {directory} does not reproduce the pipeline's forecasts: "
-            f"max difference {check.max_abs_difference:.3g} (relative "
-            f"{check.max_rel_difference:.3g} > {tolerance}) over {len(targets)} sample windows, "
-            f"worst at index {int(targets[worst])}; refusing to register or push it"
-        )
-    return check
+    worst_abs, worst_rel = 0.0, 0.0
+    for name, wanted in expected.items():
+        got = served[name]
+        if got.shape != wanted.shape:
+            raise ExportVerificationError(
+                f"the SavedModel in {directory} returned {name} of shape {got.shape} for "
+                f"{wanted.shape}; refusing to register or push it"
+            )
+        difference = np.abs(got - wanted)
+        relative = difference / (np.abs(wanted) + transform.scale)
+        worst_abs = max(worst_abs, float(np.max(difference)))
+        worst_rel = max(worst_rel, float(np.max(relative)))
+        if not np.all(relative <= tolerance):
+            finite = np.isfinite(relative).any()
+            row = int(np.nanargmax(relative)) // wanted.shape[1] if finite else 0
+            raise ExportVerificationError(
+                f"the SavedModel in {directory} does not reproduce the pipeline's {name}: "
+                f"max difference {float(np.max(difference)):.3g} (relative "
+                f"{float(np.max(relative)):.3g} > {tolerance}) over {len(origins)} sample "
+                f"histories, worst from origin {int(origins[row])}; refusing to register or "
+                "push it"
+            )
+    return ExportCheck(len(origins), worst_abs, worst_rel, tolerance)
 
 
 def describe_signature(transform: SeriesTransform) -> str:

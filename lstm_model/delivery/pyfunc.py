@@ -74,7 +74,9 @@ class LSTMForecaster(PythonModel):
         histories = np.lib.stride_tricks.sliding_window_view(
             values[:-1], self.warmup, axis=0
         ).transpose(0, 2, 1)
-        forecasts[self.warmup :] = self._predict_histories(np.ascontiguousarray(histories))
+        # The one-step backtest reads the first step of each forecast path.
+        paths = self._predict_histories(np.ascontiguousarray(histories))
+        forecasts[self.warmup :] = paths[:, 0]
         return forecasts
 
 

@@ -132,7 +132,8 @@ class ServedForecaster:
                 f"windows must have shape (batch, {self.warmup}, {self.n_features}), "
                 f"got {windows.shape}"
             )
-        return np.asarray(self.predict(windows), dtype=np.float64).reshape(-1)
+        paths = np.asarray(self.predict(windows), dtype=np.float64)
+        return paths.reshape(len(windows), -1)[:, 0]  # the next step; paths: issue 11 item 10
 
     def deviations(self, windows: np.ndarray) -> np.ndarray:
         """How many training standard deviations each window's most extreme model input lies
