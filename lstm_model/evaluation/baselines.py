@@ -46,6 +46,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -100,55 +101,112 @@ def _drift(values: np.ndarray, n_train: int, season: int) -> tuple[np.ndarray, s
     return fitted, f"Drift(slope={slope:.4g} per step)"
 
 
-def _ets(values: np.ndarray, n_train: int, season: int) -> tuple[np.ndarray, str]:
-    """AutoETS fitted on the training part, applied to the whole series with ``forward``."""
+def fit_ets(train: np.ndarray, season: int) -> tuple[Any, str]:
+    """AutoETS fitted on ``train`` and its model, e.g. ``ETS(M,A,M)``."""
     from statsforecast.models import AutoETS
 
-    model = AutoETS(season_length=season).fit(values[:n_train])
-    fitted = model.forward(values, h=1, fitted=True)["fitted"]
-    return fitted, str(model.model_["method"])
+    model = AutoETS(season_length=season).fit(train)
+    return model, str(model.model_["method"])
 
 
-def _arima(values: np.ndarray, n_train: int, season: int) -> tuple[np.ndarray, str]:
-    """AutoARIMA fitted on the training part; at each test origin ``forward`` on the past."""
+def fit_arima(train: np.ndarray, season: int) -> tuple[Any, str]:
+    """AutoARIMA fitted on ``train`` (capped for long seasons, see ``ARIMA_NOTE``) and its
+    model, e.g. ``ARIMA(0,1,1)(0,1,1)[12]``."""
     from statsforecast.arima import arima_string
     from statsforecast.models import AutoARIMA
 
     cap = {"max_P": 1, "max_Q": 1, "approximation": True} if season > LONG_SEASON else {}
-    model = AutoARIMA(season_length=season, **cap).fit(values[:n_train])
+    model = AutoARIMA(season_length=season, **cap).fit(train)
+    return model, arima_string(model.model_).strip()
+
+
+def _ets(values: np.ndarray, n_train: int, season: int) -> tuple[np.ndarray, str]:
+    """AutoETS fitted on the training part, applied to the whole series with ``forward``."""
+    model, description = fit_ets(values[:n_train], season)
+    return model.forward(values, h=1, fitted=True)["fitted"], description
+
+
+def _arima(values: np.ndarray, n_train: int, season: int) -> tuple[np.ndarray, str]:
+    """AutoARIMA fitted on the training part; at each test origin ``forward`` on the past."""
+    model, description = fit_arima(values[:n_train], season)
     fits = np.full(len(values), np.nan)
     fits[:n_train] = model.predict_in_sample()["fitted"]
     for t in range(n_train, len(values)):
         fits[t] = model.forward(values[:t], h=1)["mean"][0]
-    return fits, arima_string(model.model_).strip()
+    return fits, description
+
+
+@dataclass(frozen=True)
+class ThetaFit:
+    """AutoTheta fitted on a training part, ready to be applied to any past.
+
+    Attributes:
+        fixed: The fitted theta model (type, alpha, theta, initial level) with ``m = 1``: no
+            seasonality test or decomposition, no optimisation when applied.
+        seasonal: One season of the training part's seasonal indices (index t has
+            ``seasonal[t % m]``), or None when the fit did not decompose.
+        multiplicative: Whether the indices divide (else subtract).
+        description: e.g. ``Theta OTM (season: multiplicative)``.
+    """
+
+    fixed: dict[str, Any]
+    seasonal: np.ndarray | None
+    multiplicative: bool
+    description: str
+
+    @classmethod
+    def fit(cls, train: np.ndarray, season: int) -> ThetaFit:
+        """AutoTheta on ``train``, with the decomposition it ran kept as indices."""
+        from statsforecast.models import AutoTheta
+        from statsmodels.tsa.seasonal import seasonal_decompose
+
+        fit = AutoTheta(season_length=season).fit(train).model_
+        kind = fit["decomposition_type"] if fit.get("decompose", False) else "none"
+        seasonal = None
+        if kind != "none":
+            # The same decomposition auto_theta ran; its seasonal component is periodic from
+            # index 0, so its first season serves every later index.
+            seasonal = seasonal_decompose(train, model=kind, period=season).seasonal[:season]
+        description = f"Theta {fit['modeltype']} (season: {kind})"
+        return cls({**fit, "m": 1}, seasonal, kind != "additive", description)
+
+    def factors(self, indices: np.ndarray) -> np.ndarray:
+        """Seasonal factors at ``indices`` (ones when there is no season)."""
+        if self.seasonal is None:
+            return np.ones(len(indices))
+        seasonal: np.ndarray = self.seasonal[np.asarray(indices) % len(self.seasonal)]
+        return seasonal
+
+    def adjusted(self, values: np.ndarray) -> np.ndarray:
+        """``values`` with the training seasonal indices taken out."""
+        factors = self.factors(np.arange(len(values)))
+        adjusted: np.ndarray = values / factors if self.multiplicative else values - factors
+        return adjusted
+
+    def path(self, adjusted_past: np.ndarray, horizon: int) -> np.ndarray:
+        """The next ``horizon`` values after ``adjusted_past``, seasonality put back."""
+        from statsforecast.theta import forecast_theta, forward_theta
+
+        mean = forecast_theta(forward_theta(self.fixed, adjusted_past), h=horizon)["mean"]
+        factors = self.factors(len(adjusted_past) + np.arange(horizon))
+        path: np.ndarray = mean * factors if self.multiplicative else mean + factors
+        return path
 
 
 def _theta(values: np.ndarray, n_train: int, season: int) -> tuple[np.ndarray, str]:
     """AutoTheta fitted on the training part; at each test origin, applied to the past."""
-    from statsforecast.models import AutoTheta
-    from statsforecast.theta import forecast_theta, forward_theta
-    from statsmodels.tsa.seasonal import seasonal_decompose
+    from statsforecast.theta import forward_theta
 
-    model = AutoTheta(season_length=season).fit(values[:n_train])
-    fit = model.model_
-    kind = fit["decomposition_type"] if fit.get("decompose", False) else "none"
-    if kind == "none":
-        factors, multiplicative = np.ones(len(values)), True
-    else:
-        # The same decomposition auto_theta ran on the training part; its seasonal component is
-        # periodic from index 0, so index t of any extension has factor seasonal[t % m].
-        seasonal = seasonal_decompose(values[:n_train], model=kind, period=season).seasonal
-        factors, multiplicative = seasonal[np.arange(len(values)) % season], kind != "additive"
-    adjusted = values / factors if multiplicative else values - factors
-    # m = 1: no seasonality test or decomposition; type and parameters fixed: no optimisation.
-    fixed = {**fit, "m": 1}
-    in_sample = forward_theta(fixed, adjusted[:n_train])
-    one_step = np.full(len(values), np.nan)
-    one_step[:n_train] = adjusted[:n_train] - in_sample["residuals"]
+    theta = ThetaFit.fit(values[:n_train], season)
+    adjusted = theta.adjusted(values)
+    in_sample = forward_theta(theta.fixed, adjusted[:n_train])
+    fits = np.full(len(values), np.nan)
+    factors = theta.factors(np.arange(n_train))
+    fitted = adjusted[:n_train] - in_sample["residuals"]
+    fits[:n_train] = fitted * factors if theta.multiplicative else fitted + factors
     for t in range(n_train, len(values)):
-        one_step[t] = forecast_theta(forward_theta(fixed, adjusted[:t]), h=1)["mean"][0]
-    fits = one_step * factors if multiplicative else one_step + factors
-    return fits, f"Theta {fit['modeltype']} (season: {kind})"
+        fits[t] = theta.path(adjusted[:t], 1)[0]
+    return fits, theta.description
 
 
 _RUNNERS = {
@@ -205,7 +263,7 @@ class BaselineForecasts:
 
 # What a statsforecast fit raises on a series it cannot model (too short for the season, a
 # singular system); anything else is a bug and propagates.
-_FIT_ERRORS = (
+FIT_ERRORS = (
     ValueError,
     NotImplementedError,  # AutoETS: "tiny datasets"
     ZeroDivisionError,
@@ -243,7 +301,7 @@ def baseline_forecasts(
     for method in methods:
         try:
             run = one_step_baselines(values, train_stop, season, (method,))
-        except _FIT_ERRORS as error:
+        except FIT_ERRORS as error:
             notes[method] = f"skipped: {error}"
             continue
         forecast = run.forecasts[method][offsets]
