@@ -29,18 +29,26 @@ TESTS = ("diebold_mariano", "paired_t")
 def loss_differential(
     challenger_errors: np.ndarray, other_errors: np.ndarray, loss: Loss = "squared"
 ) -> np.ndarray:
-    """d_t = L(challenger) - L(other); negative where the challenger is better."""
+    """d_t = L(challenger) - L(other); negative where the challenger is better.
+
+    Errors of h-step paths, (count, h), give one differential per path: the mean loss over its
+    steps (overlapping paths make d autocorrelated up to lag h - 1, which the Diebold-Mariano
+    variance allows for).
+    """
     a = np.asarray(challenger_errors, dtype=float)
     b = np.asarray(other_errors, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"errors must be paired: shapes {a.shape} and {b.shape}")
     if loss == "squared":
-        squared: np.ndarray = a**2 - b**2
-        return squared
-    if loss == "absolute":
-        absolute: np.ndarray = np.abs(a) - np.abs(b)
-        return absolute
-    raise ValueError(f"unknown loss {loss!r}: use squared or absolute")
+        differential: np.ndarray = a**2 - b**2
+    elif loss == "absolute":
+        differential = np.abs(a) - np.abs(b)
+    else:
+        raise ValueError(f"unknown loss {loss!r}: use squared or absolute")
+    if differential.ndim == 2:
+        per_path: np.ndarray = differential.mean(axis=1)
+        return per_path
+    return differential
 
 
 def _degenerate(mean: float) -> tuple[float, float]:
@@ -91,7 +99,8 @@ def diebold_mariano(
 def paired_t_test(
     challenger_errors: np.ndarray, other_errors: np.ndarray, loss: Loss = "squared"
 ) -> tuple[float, float]:
-    """``scipy.stats.ttest_rel`` on the per-point losses, one-sided (challenger lower).
+    """``scipy.stats.ttest_rel`` on the per-point (or per-path mean) losses, one-sided
+    (challenger lower): the one-sample t-test of the loss differential against 0.
 
     Returns:
         The t statistic and its one-sided p-value.
@@ -99,10 +108,7 @@ def paired_t_test(
     d = loss_differential(challenger_errors, other_errors, loss)
     if np.allclose(d, d.mean(), rtol=0, atol=1e-15):
         return _degenerate(float(d.mean()))
-    a = np.asarray(challenger_errors, dtype=float)
-    b = np.asarray(other_errors, dtype=float)
-    la, lb = (a**2, b**2) if loss == "squared" else (np.abs(a), np.abs(b))
-    result = stats.ttest_rel(la, lb, alternative="less")
+    result = stats.ttest_1samp(d, 0.0, alternative="less")
     return float(result.statistic), float(result.pvalue)
 
 
@@ -150,15 +156,19 @@ def compare_forecasts(
     """Both tests on both losses, over the points where both forecasters have a forecast.
 
     Args:
-        challenger_errors: Challenger's errors at the test points.
+        challenger_errors: Challenger's errors at the test points, (count,), or of h-step paths
+            from the backtest's origins, (count, h).
         opponent_errors: Opponent's errors at the same points (NaN where it has no forecast,
             e.g. a champion with a longer window).
         opponent: Name for messages and metrics.
-        horizon: Forecast horizon of both.
+        horizon: Forecast horizon of both (for paths, their length).
     """
     a = np.asarray(challenger_errors, dtype=float)
     b = np.asarray(opponent_errors, dtype=float)
     common = np.isfinite(a) & np.isfinite(b)
+    if a.ndim == 2:  # whole paths only
+        common = common.all(axis=1)
+        horizon = a.shape[1]
     a, b = a[common], b[common]
     tests: dict[tuple[str, str], tuple[float, float]] = {}
     for loss in LOSSES:

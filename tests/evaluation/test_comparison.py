@@ -120,3 +120,18 @@ def test_compare_forecasts_uses_common_points_and_names_metrics():
     assert metrics["compare/champion/dm_squared_p"] == pytest.approx(
         diebold_mariano(E1[2:], E2[2:], "squared")[1]
     )
+
+
+def test_paths_are_compared_on_their_mean_loss_with_the_horizon_in_the_variance():
+    rng = np.random.default_rng(3)
+    challenger = rng.normal(0, 1.0, (30, 4))
+    other = rng.normal(0, 1.3, (30, 4))
+    other[0, 2] = np.nan  # an incomplete path is left out whole
+    comparison = compare_forecasts(challenger, other, "seasonal_naive")
+    assert comparison.n_points == 29
+    per_path_a = np.sqrt(np.mean(challenger[1:] ** 2, axis=1))
+    per_path_b = np.sqrt(np.mean(other[1:] ** 2, axis=1))
+    # The DM test on paths equals DM at horizon 4 on errors whose squares are the path means.
+    expected = diebold_mariano(per_path_a, per_path_b, "squared", horizon=4)
+    assert comparison.tests[("diebold_mariano", "squared")] == pytest.approx(expected)
+    assert comparison.challenger_mse == pytest.approx(np.mean(challenger[1:] ** 2))
