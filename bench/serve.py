@@ -45,8 +45,8 @@ def demo_model(directory: Path) -> Path:
     from lstm_model.config import TrainingConfig
     from lstm_model.delivery.export import export_saved_model
     from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.preparation import prepare
     from lstm_model.modeling.training import train_final
-    from lstm_model.modeling.transform import prepare
 
     values = make_series(240)["value"].to_numpy()
     data = prepare(values, 1, 12, 0.15, 0.15)

@@ -70,8 +70,8 @@ def bench_overhead(repeats: int) -> dict:
 
     from lstm_model.config import PipelineConfig
     from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.preparation import prepare
     from lstm_model.modeling.training import train_final
-    from lstm_model.modeling.transform import prepare
     from lstm_model.tracking import configure_tracking
     from tasks.modeling import train
 

@@ -15,8 +15,8 @@ from lstm_model.analysis.decisions import SeriesAnalysis, analyze_series, statis
 from lstm_model.analysis.plots import plot_correlograms, plot_decomposition
 from lstm_model.config import PipelineConfig
 from lstm_model.data.values import TimeSeries
+from lstm_model.modeling.preparation import chronological_split
 from lstm_model.modeling.selection import select_preprocessing
-from lstm_model.modeling.transform import chronological_split
 from lstm_model.progress import stage
 
 

@@ -36,7 +36,8 @@ from lstm_model.delivery.registry import BLESSED_TAG, promote
 from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
-from lstm_model.modeling.transform import PreparedData, SeriesTransform
+from lstm_model.modeling.preparation import PreparedData
+from lstm_model.modeling.transform import SeriesTransform
 from lstm_model.progress import stage
 
 

@@ -34,7 +34,7 @@ from lstm_model.evaluation.diagnostics import (
 from lstm_model.evaluation.metrics import TestEvaluation, evaluate_on_test, plot_forecast
 from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import one_step_forecasts
-from lstm_model.modeling.transform import PreparedData
+from lstm_model.modeling.preparation import PreparedData
 from lstm_model.progress import stage
 
 

@@ -13,9 +13,11 @@ from prefect.cache_policies import NO_CACHE
 
 from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
+from lstm_model.data.cadence import default_horizon
 from lstm_model.data.values import TimeSeries
 from lstm_model.evaluation.metrics import plot_loss_curves
 from lstm_model.modeling.network import Architecture
+from lstm_model.modeling.preparation import PreparedData, choose_horizon, prepare
 from lstm_model.modeling.search import search_architecture
 from lstm_model.modeling.training import (
     FinalModel,
@@ -25,7 +27,7 @@ from lstm_model.modeling.training import (
     train_ensemble,
     with_lookback,
 )
-from lstm_model.modeling.transform import TARGET_COLUMN, PreparedData, prepare
+from lstm_model.modeling.transform import TARGET_COLUMN
 from lstm_model.progress import TrialCounter, stage
 from lstm_model.tracking import EpochMetricsLogger, EpochProgress, mlflow_trial_scope
 
@@ -39,12 +41,19 @@ def preprocess(
     Args:
         series: The validated series (target, then its exogenous columns).
         analysis: Differencing, season and lookback decided on the training part.
-        config: Split fractions.
+        config: Split fractions and the forecast horizon.
 
     Returns:
         The split series, the fitted transform and the windows of each split.
     """
     stage("preprocess")
+    choice = choose_horizon(
+        config.forecast.horizon,
+        default_horizon(series.frequency),
+        len(series.values),
+        config.split.validation_fraction,
+        config.split.test_fraction,
+    )
     data = prepare(
         series.values,
         analysis.differencing,
@@ -55,6 +64,7 @@ def preprocess(
         season=analysis.season,
         columns=(TARGET_COLUMN, *series.exogenous),
         box_cox_lambda=analysis.box_cox_lambda,
+        horizon=choice.horizon,
     )
     sizes = {
         "train_rows": data.bounds.train[1] - data.bounds.train[0],
@@ -63,6 +73,7 @@ def preprocess(
         "train_windows": len(data.y_train),
         "n_features": data.transform.n_features,
         "warmup": data.transform.warmup,
+        "horizon": choice.horizon,
     }
     transform = data.transform
     scalers = {"scaler_mean": transform.mean, "scaler_scale": transform.scale}
@@ -72,7 +83,10 @@ def preprocess(
         scalers[f"scaler_mean_{name}"], scalers[f"scaler_scale_{name}"] = mean, scale
     mlflow.log_params({**sizes, **scalers})
     mlflow.log_text(transform.to_json(), "preprocessing/preprocessing.json")
-    get_run_logger().info("split %s; scalers fitted on the training part only", sizes)
+    mlflow.set_tag("horizon_reason", choice.reason)
+    logger = get_run_logger()
+    logger.info("horizon %d steps: %s", choice.horizon, choice.reason)
+    logger.info("split %s; scalers fitted on the training part only", sizes)
     return data
 
 

@@ -234,8 +234,8 @@ def trained():
     from lstm_model.analysis.decisions import analyze_series
     from lstm_model.config import AnalysisConfig, TrainingConfig
     from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.preparation import prepare
     from lstm_model.modeling.training import train_final
-    from lstm_model.modeling.transform import prepare
 
     values = make_series(120)["value"].to_numpy()
     data = prepare(values, 1, 12, 0.15, 0.15)

@@ -13,7 +13,8 @@ import numpy as np
 
 from lstm_model.config import MIN_TRAIN_WINDOWS
 from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.transform import PreparedData, SeriesTransform
+from lstm_model.modeling.preparation import PreparedData
+from lstm_model.modeling.transform import SeriesTransform
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from lstm_model.config import TuningConfig
 from lstm_model.modeling.fitting import fit_windows, start_from_linear
 from lstm_model.modeling.folds import Fold, walk_forward_folds
 from lstm_model.modeling.network import Architecture, build_lstm, define_space
-from lstm_model.modeling.transform import PreparedData
+from lstm_model.modeling.preparation import PreparedData
 
 # Opens a tracking scope around one trial; yields a function that records the trial's result.
 TrialScope = Callable[

@@ -24,7 +24,8 @@ from lstm_model.analysis.decisions import Preprocessing
 from lstm_model.config import MIN_TRAIN_WINDOWS
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture
-from lstm_model.modeling.transform import SeriesTransform, SplitBounds, as_matrix
+from lstm_model.modeling.preparation import SplitBounds
+from lstm_model.modeling.transform import SeriesTransform, as_matrix
 
 # Small and fixed on purpose: the comparison is between inputs, not architectures.
 SCORING_UNITS = 32
@@ -137,9 +138,7 @@ def select_preprocessing(
     if len(candidates) == 1:
         return Selection(candidates[0], [CandidateScore(candidates[0], [])])
     scores = [
-        CandidateScore(
-            candidate, _fold_errors(matrix, bounds, season, candidate, folds, seed, fit)
-        )
+        CandidateScore(candidate, _fold_errors(matrix, bounds, season, candidate, folds, seed, fit))
         for candidate in candidates
     ]
     best = min(scores, key=lambda score: score.error)  # min keeps the first of equals

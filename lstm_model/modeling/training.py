@@ -13,8 +13,9 @@ from lstm_model.config import TrainingConfig
 from lstm_model.modeling.fitting import fit_windows, start_from_linear
 from lstm_model.modeling.folds import refit_transform
 from lstm_model.modeling.network import Architecture, average_models, build_lstm
+from lstm_model.modeling.preparation import PreparedData
 from lstm_model.modeling.search import seed_everything
-from lstm_model.modeling.transform import PreparedData, SeriesTransform
+from lstm_model.modeling.transform import SeriesTransform
 
 
 def with_lookback(data: PreparedData, lookback: int | None) -> PreparedData:

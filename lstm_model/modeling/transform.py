@@ -1,4 +1,4 @@
-"""Leakage-free preprocessing: chronological split, train-only scaling, windows cut after the split.
+"""Leakage-free preprocessing: Box-Cox, differencing, train-only scaling and windows.
 
 The target is differenced (``d`` regular and ``D`` seasonal differences), standardised with a
 scaler fitted on the training part only (each exogenous feature with its own), and cut into
@@ -10,7 +10,6 @@ forecaster has at that moment, never the future.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -19,28 +18,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.preprocessing import StandardScaler
 
 from lstm_model.analysis.variance import box_cox, inverse_box_cox
-from lstm_model.config import MIN_TRAIN_WINDOWS
-from lstm_model.errors import PipelineInputError
 
 # Name of the target among the model's input columns (exogenous features keep their own).
 TARGET_COLUMN = "value"
-
-
-@dataclass(frozen=True)
-class SplitBounds:
-    """Index ranges [start, stop) of each split in the original series."""
-
-    train: tuple[int, int]
-    validation: tuple[int, int]
-    test: tuple[int, int]
-
-
-def chronological_split(n: int, validation_fraction: float, test_fraction: float) -> SplitBounds:
-    """Train | validation | test by position in time; never shuffled."""
-    n_test = max(1, math.ceil(n * test_fraction))
-    n_validation = max(1, math.ceil(n * validation_fraction))
-    n_train = n - n_validation - n_test
-    return SplitBounds((0, n_train), (n_train, n_train + n_validation), (n_train + n_validation, n))
 
 
 @dataclass(frozen=True)
@@ -317,100 +297,3 @@ def _difference(target: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
 
 def _default_columns(count: int) -> tuple[str, ...]:
     return (TARGET_COLUMN, *(f"x{i}" for i in range(1, count)))
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    """Everything the model stages need, derived from the split series."""
-
-    values: np.ndarray
-    bounds: SplitBounds
-    transform: SeriesTransform
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_validation: np.ndarray
-    y_validation: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def target(self) -> np.ndarray:
-        """The target series (n,) in original units, without exogenous columns."""
-        return as_matrix(self.values)[:, 0]
-
-
-def prepare(
-    values: np.ndarray,
-    differencing: int,
-    lookback: int,
-    validation_fraction: float,
-    test_fraction: float,
-    seasonal_differencing: int = 0,
-    season: int = 1,
-    columns: Sequence[str] | None = None,
-    box_cox_lambda: float | None = None,
-    horizon: int = 1,
-) -> PreparedData:
-    """Split chronologically, fit the transform on train, cut windows per split.
-
-    Args:
-        values: The whole series, (n,) or (n, 1 + k) with the target in column 0.
-        differencing: Regular differences d.
-        lookback: Window length in differenced steps.
-        validation_fraction: Share of rows in the validation part.
-        test_fraction: Share of rows in the test part.
-        seasonal_differencing: Seasonal differences D at period ``season``.
-        season: Seasonal period m.
-        columns: Names of the value columns, target first.
-        box_cox_lambda: Box-Cox lambda of the target (None: original scale).
-        horizon: Steps each window forecasts; every split needs room for one whole path.
-
-    Returns:
-        The split series, the fitted transform and the windows of each split.
-
-    Raises:
-        PipelineInputError: when the series is too short for the lookback and the splits.
-    """
-    values = np.asarray(values, dtype=float)
-    bounds = chronological_split(len(values), validation_fraction, test_fraction)
-    warmup = lookback + differencing + seasonal_differencing * season
-    if bounds.train[1] - warmup - horizon + 1 < MIN_TRAIN_WINDOWS:
-        needed = MIN_TRAIN_WINDOWS + warmup + horizon - 1
-        seasonal = (
-            f", seasonal differencing {seasonal_differencing} at period {season}"
-            if seasonal_differencing
-            else ""
-        )
-        path = f" and horizon {horizon}" if horizon > 1 else ""
-        raise PipelineInputError(
-            f"the series has {len(values)} rows: its training part ({bounds.train[1]} rows) "
-            f"is too short for lookback {lookback} with differencing {differencing}{seasonal}"
-            f"{path} (needs at least {needed} training rows, about "
-            f"{math.ceil(needed / (1 - validation_fraction - test_fraction))} rows in all). "
-            "Provide a longer series or lower analysis.max_lookback."
-        )
-    for name, (start, stop) in (("validation", bounds.validation), ("test", bounds.test)):
-        if stop - start < horizon:
-            raise PipelineInputError(
-                f"the {name} part has {stop - start} rows, fewer than the {horizon}-step "
-                f"horizon, so no whole forecast path can be scored on it. Provide a longer "
-                f"series, a larger split.{name}_fraction or a shorter forecast.horizon."
-            )
-    transform = SeriesTransform.fit(
-        values[slice(*bounds.train)],
-        differencing,
-        lookback,
-        seasonal_differencing,
-        season,
-        columns,
-        box_cox_lambda,
-        horizon,
-    )
-    return PreparedData(
-        values,
-        bounds,
-        transform,
-        *transform.windows(values, *bounds.train),
-        *transform.windows(values, *bounds.validation),
-        *transform.windows(values, *bounds.test),
-    )

@@ -205,7 +205,7 @@ def test_predict_reads_the_models_exogenous_columns_from_the_file(workspace, tmp
     from lstm_model.delivery.pyfunc import log_forecaster
     from lstm_model.modeling.forecast import one_step_forecasts
     from lstm_model.modeling.network import Architecture, build_lstm
-    from lstm_model.modeling.transform import prepare
+    from lstm_model.modeling.preparation import prepare
     from lstm_model.tracking import configure_tracking
 
     series = make_series(80)

@@ -18,7 +18,7 @@ from lstm_model.delivery.export import (
 )
 from lstm_model.evaluation.intervals import ConformalIntervals
 from lstm_model.modeling.network import Architecture, build_lstm
-from lstm_model.modeling.transform import prepare
+from lstm_model.modeling.preparation import prepare
 
 
 def test_seasonal_and_exogenous_export_matches_the_pipeline_in_a_fresh_process(tmp_path):

@@ -12,7 +12,7 @@ from lstm_model.delivery.pyfunc import history_frame
 from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.modeling.forecast import one_step_forecasts
 from lstm_model.modeling.network import Architecture, build_lstm
-from lstm_model.modeling.transform import prepare
+from lstm_model.modeling.preparation import prepare
 from tasks.delivery import register
 
 

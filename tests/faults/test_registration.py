@@ -88,7 +88,7 @@ def test_the_service_does_not_follow_an_alias_to_an_untagged_version(registry):
 def test_the_pipeline_creates_a_version_with_its_blessing_tags(active_run, tmp_path):
     from lstm_model.delivery.export import export_saved_model
     from lstm_model.modeling.network import Architecture, build_lstm
-    from lstm_model.modeling.transform import prepare
+    from lstm_model.modeling.preparation import prepare
 
     data = prepare(np.sin(np.arange(60) / 3.0), 0, 4, 0.15, 0.15)
     model = build_lstm(4, 1, Architecture(units=2), seed=1)

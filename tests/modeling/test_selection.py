@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_model.analysis.decisions import Preprocessing
+from lstm_model.modeling.preparation import chronological_split
 from lstm_model.modeling.selection import fold_blocks, select_preprocessing
-from lstm_model.modeling.transform import chronological_split
 
 CANDIDATES = [
     Preprocessing(0.0, 1, 0, 4),

@@ -7,14 +7,10 @@ import pytest
 from conftest import make_series
 
 from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.transform import SeriesTransform, chronological_split, prepare
+from lstm_model.modeling.preparation import chronological_split, prepare
+from lstm_model.modeling.transform import SeriesTransform
 
 VALUES = make_series(150)["value"].to_numpy()
-
-
-def test_split_is_chronological_and_covers_the_series():
-    bounds = chronological_split(100, 0.15, 0.15)
-    assert bounds.train == (0, 70) and bounds.validation == (70, 85) and bounds.test == (85, 100)
 
 
 @pytest.mark.parametrize("differencing", [0, 1, 2])
@@ -65,11 +61,6 @@ def test_forecast_windows_end_with_the_window_for_the_next_step():
     windows = transform.forecast_windows(VALUES)
     assert len(windows) == len(VALUES) - transform.warmup + 1
     np.testing.assert_allclose(windows[-1, :, 0], transform.scaled(VALUES)[-6:], rtol=1e-6)
-
-
-def test_too_short_series_is_rejected_with_a_fix():
-    with pytest.raises(PipelineInputError, match="too short for lookback 24.*longer series"):
-        prepare(VALUES[:50], 1, 24, 0.15, 0.15)
 
 
 def test_seasonal_differencing_and_exogenous_windows_match_a_plain_loop():

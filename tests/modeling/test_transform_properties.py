@@ -7,7 +7,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lstm_model.modeling.transform import SeriesTransform, chronological_split, prepare
+from lstm_model.modeling.preparation import chronological_split, prepare
+from lstm_model.modeling.transform import SeriesTransform
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 

@@ -19,7 +19,7 @@ def test_exogenous_columns_over_both_contracts(tmp_path):
     from conftest import make_series
 
     from lstm_model.modeling.network import Architecture, build_lstm
-    from lstm_model.modeling.transform import prepare
+    from lstm_model.modeling.preparation import prepare
 
     keras.utils.set_random_seed(3)
     values = make_series(80)["value"].to_numpy()
