@@ -1,7 +1,7 @@
 """The retraining pipeline, visible in one function.
 
-load -> validate -> analyze -> preprocess -> tune -> train -> evaluate -> diagnose -> compare
--> bless -> export -> register -> push (-> deploy) -> promote.
+load -> validate -> analyze -> preprocess -> tune -> train -> calibrate intervals -> backtest
+-> diagnose -> compare -> bless -> (refit) -> export -> register -> push (-> deploy) -> promote.
 
 Push and promotion run under the model's registry lock, and only if the champion is still the
 one the challenger was compared with: two retrains of one model never both become champion.
@@ -40,14 +40,21 @@ from lstm_model.delivery.registry import (
     newest_version_from,
 )
 from lstm_model.delivery.shipping import push_metadata
+from lstm_model.evaluation.backtest import Backtest
 from lstm_model.evaluation.blessing import BlessingDecision, advice_when_baselines_win
-from lstm_model.evaluation.metrics import TestEvaluation
 from lstm_model.redact import install_log_redaction, redact
 from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
 from tasks.delivery import export, promote_to_champion, register
-from tasks.evaluation import bless_challenger, compare, diagnose, evaluate
+from tasks.evaluation import (
+    bless_challenger,
+    calibrate,
+    chart_forecast,
+    compare,
+    diagnose,
+    evaluate,
+)
 from tasks.modeling import preprocess, refit, train, tune
 
 
@@ -55,8 +62,9 @@ from tasks.modeling import preprocess, refit, train, tune
 class RetrainResult:
     """What a retraining run produced.
 
-    ``test_metrics`` holds every forecaster's metrics on the test part (``model`` is the LSTM
-    that was evaluated); ``blessing`` each check of the policy in order;
+    ``test_metrics`` holds every forecaster's metrics over the backtest's ``test_paths`` paths
+    of ``horizon`` steps (``model`` is the LSTM that was evaluated); ``coverage`` the share of
+    backtest values inside each interval level; ``blessing`` each check of the policy in order;
     ``champion_before`` the version that was champion when the run started.
     """
 
@@ -69,7 +77,9 @@ class RetrainResult:
     test_metrics: dict[str, dict[str, float]]
     blessing: BlessingDecision
     champion_before: str | None
-    test_points: int
+    test_paths: int
+    horizon: int
+    coverage: dict[float, float]
     data_path: str
     advice: str | None = None
 
@@ -150,7 +160,8 @@ def retrain(
         # The search may pick another lookback: ``data`` comes back windowed for it.
         architecture, data = tune(data, config, work_dir)
         evaluated = train(data, architecture, config, work_dir)
-        evaluation = evaluate(evaluated.model, data, analysis, series, config, work_dir)
+        intervals = calibrate(evaluated.model, data, config)
+        evaluation = evaluate(evaluated.model, data, analysis, intervals, config, work_dir)
         diagnose(evaluated.model, data, evaluation, config, work_dir)
         comparisons = compare(evaluation, data, config)
         blessing = bless_challenger(evaluation, comparisons, config)
@@ -161,7 +172,9 @@ def retrain(
             model, transform = shipped.model, shipped.transform
         else:
             model, transform = evaluated.model, data.transform
-        saved_model = export(model, transform, data.values, work_dir)
+        # The refit has no out-of-sample errors of its own: it ships the evaluated widths.
+        saved_model = export(model, transform, data.values, intervals, work_dir)
+        chart_forecast(model, transform, series, evaluation, intervals, work_dir)
         # Registered either way (tagged blessed=true/false); only a blessed one ships.
         description = describe_version(data_path, evaluation, blessing)
         version = str(
@@ -203,7 +216,9 @@ def retrain(
             evaluation.metrics,
             blessing,
             comparisons.champion_version,
-            len(evaluation.targets),
+            len(evaluation.origins),
+            evaluation.horizon,
+            intervals.coverage(evaluation.actual, evaluation.forecasts["model"]),
             str(data_path),
             advice_when_baselines_win(evaluation.metrics),
         )
@@ -238,12 +253,12 @@ def run_tags(model_name: str, data_path: str | Path, trigger: str) -> list[str]:
     return ["lstm-pipeline", f"model:{model_name}", f"data:{name}", f"trigger:{trigger}"]
 
 
-def describe_version(data_path: str, evaluation: TestEvaluation, blessing: BlessingDecision) -> str:
+def describe_version(data_path: str, evaluation: Backtest, blessing: BlessingDecision) -> str:
     """The version's (and the run's) description: data, headline metric, the decision.
 
     Args:
         data_path: The series trained on.
-        evaluation: Test metrics of the LSTM and the baselines.
+        evaluation: Backtest metrics of the LSTM and the baselines.
         blessing: The blessing decision.
 
     Returns:
@@ -254,8 +269,8 @@ def describe_version(data_path: str, evaluation: TestEvaluation, blessing: Bless
     theirs = evaluation.metrics[best]["rmse"]
     return (
         f"LSTM forecaster of {data_path}; test RMSE {ours:.4g} "
-        f"(best baseline {best}: {theirs:.4g}) on {len(evaluation.targets)} one-step "
-        f"forecasts. {blessing.reason[:1000]}"
+        f"(best baseline {best}: {theirs:.4g}) over {len(evaluation.origins)} backtest paths "
+        f"of {evaluation.horizon} steps. {blessing.reason[:1000]}"
     )
 
 

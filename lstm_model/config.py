@@ -224,13 +224,16 @@ class RegistryConfig(_Section):
 
 
 class EvaluationConfig(_Section):
-    """Baselines on the test points, residual diagnostics and sensitivity analysis."""
+    """The rolling-origin backtest and its baselines, residual diagnostics, sensitivity."""
 
     baselines: tuple[
         Literal["naive", "seasonal_naive", "drift", "ets", "arima", "theta"], ...
     ] = Field(
         ("naive", "seasonal_naive", "drift", "ets", "arima", "theta"),
         description="ets, arima and theta are statsforecast's AutoETS, AutoARIMA and AutoTheta.",
+    )
+    backtest_stride: int = Field(
+        1, ge=1, description="Steps between the backtest's origins on the test part."
     )
     ljung_box_lags: int = Field(10, ge=1)
     sensitivity_delta: float = Field(

@@ -36,6 +36,7 @@ from lstm_model.delivery.registry import BLESSED_TAG, promote
 from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
+from lstm_model.evaluation.intervals import ConformalIntervals
 from lstm_model.modeling.preparation import PreparedData
 from lstm_model.modeling.transform import SeriesTransform
 from lstm_model.progress import stage
@@ -43,7 +44,11 @@ from lstm_model.progress import stage
 
 @task(name="export", cache_policy=NO_CACHE)
 def export(
-    model: keras.Model, transform: SeriesTransform, values: np.ndarray, work_dir: Path
+    model: keras.Model,
+    transform: SeriesTransform,
+    values: np.ndarray,
+    intervals: ConformalIntervals,
+    work_dir: Path,
 ) -> Path:
     """SavedModel with the preprocessing in its serving signature, served in a fresh TensorFlow
     process on sample histories and checked against the pipeline's own forecasts.
@@ -52,6 +57,7 @@ def export(
         model: The model to ship (the refitted one when refitting is on).
         transform: The transform that model was trained with.
         values: The series; its last forecastable steps are the sample histories.
+        intervals: Conformal half-widths per level and step, added around the path in the graph.
         work_dir: Where the SavedModel goes.
 
     A mismatch raises :class:`~lstm_model.delivery.export.ExportVerificationError`, which stops
@@ -59,8 +65,8 @@ def export(
     """
     stage("export")
     with FreshTensorFlow() as fresh:  # imports TensorFlow while the export is written
-        directory = export_saved_model(model, transform, work_dir / "saved_model")
-        check = verify_export(directory, model, transform, values, fresh=fresh)
+        directory = export_saved_model(model, transform, work_dir / "saved_model", intervals)
+        check = verify_export(directory, model, transform, values, fresh=fresh, intervals=intervals)
     mlflow.log_metrics(
         {
             "export/max_abs_difference": check.max_abs_difference,

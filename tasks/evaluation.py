@@ -1,5 +1,6 @@
-"""Prefect tasks of the evaluation stage: test-part leaderboard against baselines, diagnostics,
-statistical comparison with the best baseline and the champion, and the blessing gate."""
+"""Prefect tasks of the evaluation stage: conformal intervals calibrated on validation, the
+rolling-origin backtest against baselines, diagnostics, statistical comparison with the best
+baseline and the champion, and the blessing gate."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from prefect.cache_policies import NO_CACHE
 from lstm_model.analysis.decisions import SeriesAnalysis
 from lstm_model.config import PipelineConfig
 from lstm_model.data.values import TimeSeries
-from lstm_model.delivery.pyfunc import champion_forecasts
-from lstm_model.evaluation.baselines import STATISTICAL, baseline_forecasts
+from lstm_model.delivery.pyfunc import champion_paths
+from lstm_model.evaluation.backtest import Backtest, baseline_paths, rolling_origins, score_paths
+from lstm_model.evaluation.baselines import STATISTICAL
 from lstm_model.evaluation.blessing import BlessingDecision, bless
 from lstm_model.evaluation.comparison import (
     Comparisons,
@@ -31,17 +33,44 @@ from lstm_model.evaluation.diagnostics import (
     plot_sensitivity,
     residual_diagnostics,
 )
-from lstm_model.evaluation.metrics import TestEvaluation, evaluate_on_test, plot_forecast
+from lstm_model.evaluation.intervals import ConformalIntervals, calibration_errors, level_name
+from lstm_model.evaluation.metrics import plot_fan_chart, plot_mase_by_step
 from lstm_model.modeling.fitting import predict_windows
-from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.modeling.forecast import path_forecasts
 from lstm_model.modeling.preparation import PreparedData
+from lstm_model.modeling.transform import SeriesTransform
 from lstm_model.progress import stage
 
 
-def _target(values: np.ndarray) -> np.ndarray:
-    """The target column of a (n,) or (n, 1 + k) series."""
-    values = np.asarray(values, dtype=float)
-    return values[:, 0] if values.ndim == 2 else values
+def interval_metrics(intervals: ConformalIntervals, backtest: Backtest) -> dict[str, float]:
+    """``test/coverage_80`` (share of backtest targets inside) and ``test/width_80`` (mean full
+    width) per level: calibrated on validation, checked on the test part."""
+    coverage = intervals.coverage(backtest.actual, backtest.forecasts["model"])
+    widths = intervals.mean_widths()
+    metrics = {}
+    for level in intervals.levels:
+        metrics[f"test/coverage_{level_name(level)}"] = coverage[level]
+        metrics[f"test/width_{level_name(level)}"] = widths[level]
+    return metrics
+
+
+@task(name="calibrate intervals", cache_policy=NO_CACHE)
+def calibrate(model: keras.Model, data: PreparedData, config: PipelineConfig) -> ConformalIntervals:
+    """Conformal interval widths per step from the model's errors on the validation part (paths
+    whose step-k target is a validation row, the test part untouched)."""
+    stage("calibrate")
+    paths = path_forecasts(functools.partial(predict_windows, model), data.transform, data.values)
+    errors = calibration_errors(paths, data.target, *data.bounds.validation)
+    intervals = ConformalIntervals.calibrate(errors, config.forecast.levels)
+    mlflow.log_dict(intervals.to_dict(), "evaluation/intervals.json")
+    if intervals.undersized:
+        get_run_logger().warning(
+            "only %d validation errors per step: the %s %% intervals use the largest error "
+            "and may cover less than nominal",
+            min(intervals.calibration_sizes),
+            ", ".join(f"{level:g}" for level in intervals.undersized),
+        )
+    return intervals
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -49,45 +78,48 @@ def evaluate(
     model: keras.Model,
     data: PreparedData,
     analysis: SeriesAnalysis,
-    series: TimeSeries,
+    intervals: ConformalIntervals,
     config: PipelineConfig,
     work_dir: Path,
-) -> TestEvaluation:
-    """One-step forecasts on the test part in original units, with every baseline on the same
-    points; the leaderboard goes to MLflow (table + metrics) and to a Prefect table artifact."""
+) -> Backtest:
+    """Rolling-origin backtest on the test part: the LSTM's h-step paths and every baseline's
+    from the same origins, in original units, scored overall and per step, with the interval
+    coverage; the leaderboard goes to MLflow (table, metrics, plot) and to a Prefect table."""
     stage("evaluate")
-    predict = functools.partial(predict_windows, model)
-    forecasts = one_step_forecasts(predict, data.transform, data.values)[:-1]
-    targets = np.arange(*data.bounds.test)
-    target = _target(data.values)
-    baselines = baseline_forecasts(
-        target,
-        targets,
-        data.bounds.train[1],
-        analysis.season,
-        config.evaluation.baselines,
+    horizon = data.transform.horizon
+    origins = rolling_origins(data.bounds.test, horizon, config.evaluation.backtest_stride)
+    paths = path_forecasts(functools.partial(predict_windows, model), data.transform, data.values)
+    train_stop = data.bounds.train[1]
+    baselines, notes = baseline_paths(
+        data.target, train_stop, analysis.season, origins, horizon, config.evaluation.baselines
     )
-    evaluation = evaluate_on_test(
-        target,
-        data.bounds.test,
-        forecasts,
-        data.bounds.train[1],
+    backtest = score_paths(
+        data.target,
+        origins,
+        {"model": paths[origins], **baselines},
+        train_stop,
         analysis.season,
-        baselines.forecasts,
-        baselines.notes,
+        notes,
     )
-    mlflow.log_metrics(evaluation.flat_metrics())
-    leaderboard = evaluation.leaderboard()
+    mlflow.log_metrics(
+        {
+            **backtest.flat_metrics(),
+            **interval_metrics(intervals, backtest),
+            "test/paths": len(origins),
+        }
+    )
+    for key, values in backtest.step_metrics("mase").items():
+        for step, value in enumerate(values, 1):
+            mlflow.log_metric(key, value, step=step)
+    leaderboard = backtest.leaderboard()
     mlflow.log_table(pd.DataFrame(leaderboard), "evaluation/leaderboard.json")
-    mlflow.log_dict(baselines.notes, "evaluation/baseline_notes.json")
+    mlflow.log_dict(notes, "evaluation/baseline_notes.json")
     for name in STATISTICAL:
-        if name in baselines.forecasts:
-            mlflow.set_tag(f"baseline_{name}", baselines.notes[name][:250])
-    plot = plot_forecast(
-        np.asarray(series.timestamps)[evaluation.targets],
-        evaluation.actual,
-        {"LSTM" if k == "model" else k: v for k, v in evaluation.forecasts.items()},
-        work_dir / "plots" / "predicted_vs_actual.png",
+        if name in baselines:
+            mlflow.set_tag(f"baseline_{name}", notes[name][:250])
+    plot = plot_mase_by_step(
+        {name: steps["mase"] for name, steps in backtest.by_step.items()},
+        work_dir / "plots" / "mase_by_step.png",
     )
     mlflow.log_artifact(str(plot), "plots")
     table = [
@@ -97,30 +129,60 @@ def evaluate(
     create_table_artifact(
         table,
         key="leaderboard",
-        description="Test-part one-step forecasts in original units, best MSE first. "
-        + "; ".join(f"{k}: {v}" for k, v in baselines.notes.items()),
+        description=f"Backtest on the test part: {len(origins)} paths of {horizon} steps in "
+        "original units, best MSE first. " + "; ".join(f"{k}: {v}" for k, v in notes.items()),
     )
-    get_run_logger().info("leaderboard: %s", [(r["model"], round(r["rmse"], 4)) for r in table])
-    return evaluation
+    get_run_logger().info(
+        "backtest, %d paths of %d steps: %s",
+        len(origins),
+        horizon,
+        [(r["model"], round(r["rmse"], 4)) for r in table],
+    )
+    return backtest
+
+
+@task(name="chart forecast", cache_policy=NO_CACHE)
+def chart_forecast(
+    model: keras.Model,
+    transform: SeriesTransform,
+    series: TimeSeries,
+    backtest: Backtest,
+    intervals: ConformalIntervals,
+    work_dir: Path,
+) -> None:
+    """The fan chart of the shipped model: history, the backtest's one-step forecasts and the
+    next h steps with their interval bands (what the SavedModel answers for the data's end)."""
+    path = path_forecasts(functools.partial(predict_windows, model), transform, series.values)[-1]
+    timestamps = np.asarray(series.timestamps)
+    shown = slice(max(0, len(timestamps) - max(8 * transform.horizon, 120)), None)
+    plot = plot_fan_chart(
+        (timestamps[shown], series.target[shown]),
+        (timestamps[backtest.origins], backtest.forecasts["model"][:, 0]),
+        (np.asarray(series.future_timestamps(transform.horizon)), path),
+        intervals.bounds(path),
+        work_dir / "plots" / "forecast.png",
+    )
+    mlflow.log_artifact(str(plot), "plots")
 
 
 @task(name="diagnose", cache_policy=NO_CACHE)
 def diagnose(
     model: keras.Model,
     data: PreparedData,
-    evaluation: TestEvaluation,
+    evaluation: Backtest,
     config: PipelineConfig,
     work_dir: Path,
 ) -> None:
     """Residual tests and plots, and the perturbation sensitivity of every lookback step."""
     stage("diagnose")
-    residuals = evaluation.errors()
+    # The one-step errors: the residuals a well-specified model leaves uncorrelated.
+    residuals = evaluation.errors()[:, 0]
     diagnostics = residual_diagnostics(residuals, config.evaluation.ljung_box_lags)
     mlflow.log_metrics(diagnostics.metrics())
     mlflow.log_dict(diagnostics.to_dict(), "diagnostics/residuals.json")
     plot = plot_residuals(
         residuals,
-        evaluation.forecasts["model"],
+        evaluation.forecasts["model"][:, 0],
         diagnostics,
         work_dir / "plots" / "residuals.png",
     )
@@ -153,7 +215,7 @@ def diagnose(
 
 
 @task(name="compare", cache_policy=NO_CACHE)
-def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConfig) -> Comparisons:
+def compare(evaluation: Backtest, data: PreparedData, config: PipelineConfig) -> Comparisons:
     """Paired t-test and Diebold–Mariano (HLN), squared and absolute errors, one-sided: the
     challenger against the best baseline and against the current champion, same test points."""
     stage("compare")
@@ -164,12 +226,12 @@ def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConf
     mlflow.log_dict(vs_baseline.to_dict(), "comparison/best_baseline.json")
 
     name = config.registry.model_name
-    champion = champion_forecasts(name, data.values, data.transform.columns)
+    champion = champion_paths(name, data.values, data.transform.columns)
     if champion is None:
         logger.info("no champion for %r yet: nothing to compare", name)
         mlflow.set_tag("comparison", "no champion")
         return Comparisons(vs_baseline, None, None)
-    vs_champion = compare_with_champion(evaluation, champion.forecasts, champion.version)
+    vs_champion = compare_with_champion(evaluation, champion.paths, champion.version)
     mlflow.log_metrics(vs_champion.metrics("compare/champion"))
     mlflow.set_tags({"compared_champion_version": champion.version, "comparison": "compared"})
     mlflow.log_dict(vs_champion.to_dict(), "comparison/champion.json")
@@ -185,7 +247,7 @@ def compare(evaluation: TestEvaluation, data: PreparedData, config: PipelineConf
 
 @task(name="bless", cache_policy=NO_CACHE)
 def bless_challenger(
-    evaluation: TestEvaluation, comparisons: Comparisons, config: PipelineConfig
+    evaluation: Backtest, comparisons: Comparisons, config: PipelineConfig
 ) -> BlessingDecision:
     """Apply the blessing policy; the decision and its reason in words become run tags."""
     stage("bless")
@@ -214,7 +276,7 @@ def bless_challenger(
 
 
 def _blessing_markdown(
-    evaluation: TestEvaluation, comparisons: Comparisons, decision: BlessingDecision
+    evaluation: Backtest, comparisons: Comparisons, decision: BlessingDecision
 ) -> str:
     """The comparison table (best test MSE first) and each blessing check, in order."""
     rows = [

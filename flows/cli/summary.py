@@ -73,10 +73,16 @@ def format_summary(result: RetrainResult) -> str:
         f"{name} v{version} from {result.data_path}",
         f"mlflow run:     {result.run_id}",
         "",
-        f"Test part, {result.test_points} points one step ahead, squared error, best first "
+        f"Backtest on the test part, {result.test_paths} paths of {result.horizon} "
+        f"step{'s' if result.horizon > 1 else ''}, squared error over every step, best first "
         "(RMSE = sqrt(MSE), in the series' units):",
         *leaderboard_lines(result.test_metrics),
     ]
+    if result.coverage:
+        covered = ", ".join(
+            f"{level:g} % covered {share:.0%}" for level, share in sorted(result.coverage.items())
+        )
+        lines.append(f"  intervals (calibrated on validation): {covered} of the backtest values")
     ahead = baselines_ahead(result.test_metrics)
     if ahead:
         lines.append(f"  note: {ahead}")

@@ -102,6 +102,20 @@ class TimeSeries:
         """The target (n,), without the exogenous columns."""
         return self.values[:, 0] if self.values.ndim == 2 else self.values
 
+    def future_timestamps(self, count: int) -> pd.DatetimeIndex:
+        """The ``count`` timestamps after the last one, on the series' frequency.
+
+        Raises:
+            PipelineInputError: when the series has no regular frequency to continue.
+        """
+        if self.frequency is None:
+            raise PipelineInputError(
+                "the series' timestamps have no regular frequency, so the future steps have "
+                "no dates; give the data a regular cadence (see data.gaps and data.frequency)"
+            )
+        last = pd.Timestamp(self.timestamps.iloc[-1])
+        return pd.date_range(last, periods=count + 1, freq=self.frequency)[1:]
+
     @classmethod
     def from_frame(
         cls, frame: pd.DataFrame, config: DataConfig, frequency: str | None

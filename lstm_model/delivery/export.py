@@ -33,7 +33,7 @@ import keras
 import numpy as np
 
 from lstm_model.analysis.variance import POSITIVE_FLOOR
-from lstm_model.evaluation.intervals import ConformalIntervals
+from lstm_model.evaluation.intervals import ConformalIntervals, level_name
 from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import path_forecasts
 from lstm_model.modeling.transform import SeriesTransform
@@ -88,8 +88,7 @@ def _difference_matrix(transform: SeriesTransform) -> np.ndarray:
 
 def interval_outputs(level: float) -> tuple[str, str]:
     """The serving outputs of one interval level: ``lower_80``, ``upper_80``."""
-    name = f"{level:g}".replace(".", "_")
-    return f"lower_{name}", f"upper_{name}"
+    return f"lower_{level_name(level)}", f"upper_{level_name(level)}"
 
 
 def export_saved_model(
@@ -195,24 +194,34 @@ def load_transform(directory: Path) -> SeriesTransform:
     return SeriesTransform.from_json((Path(directory) / PREPROCESSING_FILE).read_text())
 
 
-def load_history_predictor(directory: Path) -> Callable[[np.ndarray], np.ndarray]:
+def load_serving(directory: Path) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """Load the serving signature with plain TensorFlow.
 
     Returns:
-        A function raw histories (batch, warmup, 1 + k) -> forecast paths (batch, h) in original
-        units.
+        A function raw histories (batch, warmup, 1 + k) -> every output in original units:
+        ``forecast`` (batch, h) and ``lower_<level>`` / ``upper_<level>`` when exported with
+        intervals.
     """
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(directory))
     serve = loaded.signatures[SERVING_SIGNATURE]
 
-    def predict(histories: np.ndarray) -> np.ndarray:
-        histories = tf.constant(np.asarray(histories, dtype=np.float64))
-        forecasts: np.ndarray = serve(**{HISTORY_INPUT: histories})[FORECAST_OUTPUT].numpy()
-        return forecasts
+    def outputs(histories: np.ndarray) -> dict[str, np.ndarray]:
+        tensor = tf.constant(np.asarray(histories, dtype=np.float64))
+        return {name: value.numpy() for name, value in serve(**{HISTORY_INPUT: tensor}).items()}
 
-    predict.saved_model = loaded  # type: ignore[attr-defined]  # keep it alive with the function
+    outputs.saved_model = loaded  # type: ignore[attr-defined]  # keep it alive with the function
+    return outputs
+
+
+def load_history_predictor(directory: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Raw histories (batch, warmup, 1 + k) -> forecast paths (batch, h), original units."""
+    serve = load_serving(directory)
+
+    def predict(histories: np.ndarray) -> np.ndarray:
+        return serve(histories)[FORECAST_OUTPUT]
+
     return predict
 
 
@@ -222,7 +231,7 @@ def load_window_predictor(
     """Load the ``windows`` signature with plain TensorFlow.
 
     Returns:
-        windows (k, lookback, 1 + k) -> scaled forecasts (k,), and the export's transform.
+        windows (k, lookback, 1 + k) -> scaled forecasts (k, h), and the export's transform.
     """
     import tensorflow as tf
 
@@ -231,7 +240,7 @@ def load_window_predictor(
 
     def predict(windows: np.ndarray) -> np.ndarray:
         outputs = serve(**{WINDOW_INPUT: tf.constant(windows, dtype=tf.float32)})
-        forecasts: np.ndarray = outputs[FORECAST_OUTPUT].numpy().reshape(-1)
+        forecasts: np.ndarray = outputs[FORECAST_OUTPUT].numpy().reshape(len(windows), -1)
         return forecasts
 
     predict.saved_model = loaded  # type: ignore[attr-defined]
@@ -353,7 +362,7 @@ def verify_export(
     path = path_forecasts(functools.partial(predict_windows, model), transform, values)[origins]
     expected = {FORECAST_OUTPUT: path}
     if intervals is not None:
-        for (level, (lower, upper)) in intervals.bounds(path).items():
+        for level, (lower, upper) in intervals.bounds(path).items():
             expected.update(zip(interval_outputs(level), (lower, upper), strict=True))
     if fresh is None:
         with FreshTensorFlow() as process:

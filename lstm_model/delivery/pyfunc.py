@@ -4,9 +4,15 @@ It serves from the exported SavedModel's ``serving_default`` signature, the very
 goes to TensorFlow Serving, so the registry, the SageMaker package and the pipeline agree.
 
 Input: a DataFrame with a ``value`` column (plus the exogenous columns the model was trained
-with), the series in time order. Output: a DataFrame with one ``prediction`` per row, each
-forecast from the rows *before* it only (NaN where the history is shorter than the model's
-``warmup``). Append a row with a missing value to get the forecast of the next, unseen step.
+with), the series in time order. The ``output`` parameter picks the answer:
+
+- ``backtest`` (default): one ``prediction`` per row, each forecast from the rows *before* it
+  only (NaN where the history is shorter than the model's ``warmup``); append a row with a
+  missing value to get the forecast of the next, unseen step.
+- ``paths``: one row per input row with ``step_1`` ... ``step_h``: the path forecast from that
+  row's origin (that row and the h - 1 after it) from the rows before it.
+- ``forecast``: the ``steps`` (default h) values after the last row: ``step``, ``prediction``
+  and ``lo-<level>`` / ``hi-<level>`` for each interval level.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from lstm_model.modeling.transform import TARGET_COLUMN
 
 INPUT_COLUMN = TARGET_COLUMN
 OUTPUT_COLUMN = "prediction"
+OUTPUTS = ("backtest", "paths", "forecast")
 # Pinned so MLflow does not spend seconds inferring them (and get tensorflow vs -cpu wrong).
 SERVING_REQUIREMENTS = [
     "tensorflow-cpu==2.21.0",
@@ -45,13 +52,14 @@ class LSTMForecaster(PythonModel):
     """Wraps the exported SavedModel's serving signature; needs no Keras to serve."""
 
     def load_context(self, context: Any) -> None:
-        from lstm_model.delivery.export import load_history_predictor, load_transform
+        from lstm_model.delivery.export import load_serving, load_transform
 
         directory = context.artifacts["saved_model"]
-        self._predict_histories = load_history_predictor(directory)
+        self._serve = load_serving(directory)
         transform = load_transform(directory)
         self.columns = list(transform.columns)
         self.warmup = transform.warmup
+        self.horizon = transform.horizon
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -62,22 +70,54 @@ class LSTMForecaster(PythonModel):
             raise ValueError(
                 f"the model needs columns {self.columns}; missing {missing} in the input"
             )
-        return pd.DataFrame({OUTPUT_COLUMN: self.forecast(frame[self.columns].to_numpy(float))})
+        params = params or {}
+        output = params.get("output") or "backtest"
+        values = frame[self.columns].to_numpy(float)
+        if output == "backtest":
+            return pd.DataFrame({OUTPUT_COLUMN: self.paths(values)[:, 0]})
+        if output == "paths":
+            paths = self.paths(values)
+            return pd.DataFrame(paths, columns=[f"step_{k}" for k in range(1, self.horizon + 1)])
+        if output == "forecast":
+            return self.forecast(values, int(params.get("steps") or self.horizon))
+        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
 
-    def forecast(self, values: np.ndarray) -> np.ndarray:
-        """One forecast per row from the rows before it (NaN while the history is short)."""
-        forecasts = np.full(len(values), np.nan)
+    def paths(self, values: np.ndarray) -> np.ndarray:
+        """Row t: the path from origin t, from the rows before it (NaN while history is short)."""
+        paths = np.full((len(values), self.horizon), np.nan)
         if len(values) <= self.warmup:
-            return forecasts
+            return paths
         # Row i of the view holds rows [i, i + warmup): the history of row i + warmup. The last
         # row's own value is never an input, so it may be missing.
         histories = np.lib.stride_tricks.sliding_window_view(
             values[:-1], self.warmup, axis=0
         ).transpose(0, 2, 1)
-        # The one-step backtest reads the first step of each forecast path.
-        paths = self._predict_histories(np.ascontiguousarray(histories))
-        forecasts[self.warmup :] = paths[:, 0]
-        return forecasts
+        paths[self.warmup :] = self._serve(np.ascontiguousarray(histories))["forecast"]
+        return paths
+
+    def forecast(self, values: np.ndarray, steps: int) -> pd.DataFrame:
+        """The ``steps`` values after the last row, with the exported interval bounds."""
+        if not 1 <= steps <= self.horizon:
+            raise ValueError(f"steps must be between 1 and the model's horizon {self.horizon}")
+        if len(values) < self.warmup:
+            raise ValueError(f"the model needs the last {self.warmup} rows, got {len(values)}")
+        outputs = self._serve(np.ascontiguousarray(values[np.newaxis, -self.warmup :]))
+        frame = {"step": np.arange(1, steps + 1), OUTPUT_COLUMN: outputs["forecast"][0, :steps]}
+        for name in sorted(outputs, key=_level_order):
+            if name.startswith("lower_"):
+                level = name.removeprefix("lower_").replace("_", ".")
+                frame[f"lo-{level}"] = outputs[name][0, :steps]
+                frame[f"hi-{level}"] = outputs[f"upper_{name.removeprefix('lower_')}"][0, :steps]
+        return pd.DataFrame(frame)
+
+
+def _level_order(name: str) -> float:
+    """Sort key of ``lower_80`` / ``lower_97_5``: the level (others last)."""
+    suffix = name.partition("_")[2].replace("_", ".")
+    try:
+        return float(suffix)
+    except ValueError:
+        return float("inf")
 
 
 def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -129,7 +169,12 @@ def log_forecaster(
     # The value column plus any exogenous columns, as the SavedModel was trained with them.
     example = history_frame(example_values, load_transform(saved_model_dir).columns)
     # Only the dtypes matter for the signature; the forecasts themselves are not needed here.
-    signature = infer_signature(example, pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}))
+    # The params (with their defaults) make ``output`` and ``steps`` part of the signature.
+    signature = infer_signature(
+        example,
+        pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}),
+        params={"output": "backtest", "steps": 0},
+    )
     info = mlflow.pyfunc.log_model(
         name="model",
         # Models from code: the class is imported when loading, never unpickled.
@@ -153,17 +198,17 @@ def log_forecaster(
 
 
 @dataclass(frozen=True)
-class ChampionForecasts:
-    """The current champion's one-step forecasts of a series."""
+class ChampionPaths:
+    """The current champion's path forecasts from every origin of a series."""
 
     version: str
-    forecasts: np.ndarray
+    paths: np.ndarray
 
 
-def champion_forecasts(
+def champion_paths(
     model_name: str, values: np.ndarray, columns: Sequence[str] | None = None
-) -> ChampionForecasts | None:
-    """Load the champion of ``model_name`` and forecast every row of ``values`` with it.
+) -> ChampionPaths | None:
+    """Load the champion of ``model_name`` and forecast a path from every row of ``values``.
 
     Args:
         model_name: Registered model name.
@@ -171,12 +216,15 @@ def champion_forecasts(
         columns: Names of the value columns, target first (the champion picks its own).
 
     Returns:
-        Its version and one forecast per row (NaN while its history is too short), or None
-        when the model has no champion yet.
+        Its version and (n, h_champion) paths (NaN rows while its history is too short), or
+        None when the model has no champion yet.
     """
     champion = champion_version(model_name)
     if champion is None:
         return None
     model = mlflow.pyfunc.load_model(f"models:/{model_name}/{champion.version}")
-    forecasts = model.predict(history_frame(values, columns))[OUTPUT_COLUMN].to_numpy()
-    return ChampionForecasts(str(champion.version), forecasts)
+    frame = history_frame(values, columns)
+    # A champion logged without the ``output`` parameter ignores it and answers its one-step
+    # ``prediction`` column: a one-step path, compared on step 1.
+    paths = model.predict(frame, params={"output": "paths"}).to_numpy(dtype=float)
+    return ChampionPaths(str(champion.version), paths)

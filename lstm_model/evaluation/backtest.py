@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -129,10 +130,53 @@ class Backtest:
     by_step: dict[str, dict[str, list[float]]]
     notes: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def horizon(self) -> int:
+        """Steps per path (h)."""
+        return int(self.actual.shape[1])
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Every (origin, step) target index, (count, h)."""
+        indices: np.ndarray = self.origins[:, np.newaxis] + np.arange(self.horizon)
+        return indices
+
+    @property
+    def baselines(self) -> list[str]:
+        return [name for name in self.forecasts if name != "model"]
+
     def errors(self, name: str = "model") -> np.ndarray:
         """(count, h) errors, actual - forecast."""
         errors: np.ndarray = self.actual - self.forecasts[name]
         return errors
+
+    def best_baseline(self) -> str:
+        """The baseline with the lowest MSE over every step of every path."""
+        return min(self.baselines, key=lambda name: self.metrics[name]["mse"])
+
+    def flat_metrics(self) -> dict[str, float]:
+        """``test/rmse`` (the LSTM), ``baseline/naive/rmse``, ... for ``mlflow.log_metrics``:
+        the prefixes group them in the MLflow UI. Per-step values: :meth:`step_metrics`."""
+        return {
+            f"{_prefix(name)}/{key}": value
+            for name, m in self.metrics.items()
+            for key, value in m.items()
+        }
+
+    def step_metrics(self, key: str = "mase") -> dict[str, list[float]]:
+        """``test/<key>_by_step`` -> one value per step, to log with MLflow's ``step``."""
+        return {
+            f"{_prefix(name)}/{key}_by_step": steps[key] for name, steps in self.by_step.items()
+        }
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """One row per forecaster, best MSE first: model, MSE, RMSE, MAE, R², sMAPE, MASE."""
+        rows = [{"model": name, **metrics} for name, metrics in self.metrics.items()]
+        return sorted(rows, key=lambda row: row["mse"])
+
+
+def _prefix(name: str) -> str:
+    return "test" if name == "model" else f"baseline/{name}"
 
 
 def score_paths(

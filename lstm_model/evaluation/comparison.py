@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from lstm_model.evaluation.metrics import TestEvaluation
+from lstm_model.evaluation.backtest import Backtest
 
 Loss = Literal["squared", "absolute"]
 LOSSES: tuple[Loss, ...] = ("squared", "absolute")
@@ -194,23 +194,29 @@ class Comparisons:
     champion_version: str | None
 
 
-def compare_with_best_baseline(evaluation: TestEvaluation) -> Comparison:
-    """The challenger against the baseline with the lowest test MSE, on the same points."""
+def compare_with_best_baseline(evaluation: Backtest) -> Comparison:
+    """The challenger against the baseline with the lowest test MSE, on the same paths."""
     best = evaluation.best_baseline()
     return compare_forecasts(evaluation.errors(), evaluation.errors(best), best)
 
 
 def compare_with_champion(
-    evaluation: TestEvaluation, champion_forecasts: np.ndarray, version: str
+    evaluation: Backtest, champion_paths: np.ndarray, version: str
 ) -> Comparison:
-    """The challenger against the champion's forecasts of the same test points.
+    """The challenger against the champion's paths from the same origins.
 
     Args:
-        evaluation: The challenger's test evaluation.
-        champion_forecasts: The champion's one-step forecast for every row of the series.
+        evaluation: The challenger's backtest.
+        champion_paths: The champion's forecast path from every origin of the series, (n, h_c)
+            (row t: the forecasts of t, t + 1, ... from the values before t).
         version: The champion's registered version, for names and messages.
     """
-    # A champion with a longer window may lack forecasts for the first test points (NaN):
-    # compare_forecasts keeps the points both have.
-    champion_errors = evaluation.actual - np.asarray(champion_forecasts)[evaluation.targets]
-    return compare_forecasts(evaluation.errors(), champion_errors, f"champion v{version}")
+    paths = np.asarray(champion_paths, dtype=float)
+    paths = paths[:, np.newaxis] if paths.ndim == 1 else paths
+    # A champion trained for another horizon is compared on the steps both forecast.
+    steps = min(paths.shape[1], evaluation.horizon)
+    challenger = evaluation.errors()[:, :steps]
+    # A champion with a longer window may lack the first paths (NaN): compare_forecasts keeps
+    # the paths both have.
+    champion = evaluation.actual[:, :steps] - paths[evaluation.origins, :steps]
+    return compare_forecasts(challenger, champion, f"champion v{version}")

@@ -112,19 +112,21 @@ def perturbation_sensitivity(
     ``scale``: undifferencing adds the same earlier values to both forecasts.
 
     Args:
-        predict_windows: Scaled windows (k, lookback, f) -> scaled forecasts.
+        predict_windows: Scaled windows (k, lookback, f) -> scaled forecasts (k,) or paths
+            (k, h), of which the first step is measured.
         windows: The windows to perturb (e.g. the test windows).
         scale: The transform's scale (original units per scaled unit).
         delta: Size of the shift in scaled units.
     """
     windows = np.asarray(windows, dtype=np.float32)
     k, lookback, n_features = windows.shape
-    base = np.asarray(predict_windows(windows)).reshape(-1)
+    # The first step of each path: the one-step forecast the rest of the path builds on.
+    base = np.asarray(predict_windows(windows)).reshape(k, -1)[:, 0]
     perturbed = np.repeat(windows[np.newaxis], lookback, axis=0)  # (lookback, k, lookback, f)
     steps = np.arange(lookback)
     perturbed[steps, :, steps, :] += np.float32(delta)
     shifted = np.asarray(predict_windows(perturbed.reshape(-1, lookback, n_features)))
-    change = (shifted.reshape(lookback, k) - base[np.newaxis]) * scale
+    change = (shifted.reshape(lookback * k, -1)[:, 0].reshape(lookback, k) - base) * scale
     mean_abs = np.abs(change).mean(axis=1)
     total = mean_abs.sum()
     share = mean_abs / total if total > 0 else np.zeros_like(mean_abs)

@@ -16,11 +16,42 @@ which is not our model's procedure.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 DEFAULT_LEVELS = (80.0, 95.0)
+
+
+def level_name(level: float) -> str:
+    """A level as it appears in output and metric names: 80 -> '80', 97.5 -> '97_5'."""
+    return f"{level:g}".replace(".", "_")
+
+
+def calibration_errors(paths: np.ndarray, target: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Errors of every path at the steps whose target lies in [start, stop), NaN elsewhere.
+
+    The paths' origins may lie before ``start`` (in the training part): a path from there still
+    forecasts validation targets the model never trained on, and it is the only way step k gets
+    as many errors as step 1.
+
+    Args:
+        paths: (n + 1, h) path from every origin (``path_forecasts``).
+        target: The series (n,) in original units.
+        start: First index of the out-of-sample part (the validation part).
+        stop: End of that part; nothing at or after it is read.
+
+    Returns:
+        (count, h) errors, one row per origin in [start - h + 1, stop).
+    """
+    horizon = paths.shape[1]
+    origins = np.arange(max(start - horizon + 1, 0), stop)
+    indices = origins[:, np.newaxis] + np.arange(horizon)
+    inside = (indices >= start) & (indices < stop)
+    truth = np.asarray(target, dtype=float)[np.minimum(indices, stop - 1)]
+    errors: np.ndarray = np.where(inside, truth - paths[origins], np.nan)
+    return errors
 
 
 @dataclass(frozen=True)
@@ -75,9 +106,11 @@ class ConformalIntervals:
             # Rank r is the r-th smallest error; past the last one, the largest error.
             rows = np.minimum(ranks, sizes) - 1
             widths.append(tuple(float(w) for w in ranked[rows, np.arange(len(sizes))]))
-        return cls(
-            tuple(levels), tuple(widths), tuple(int(n) for n in sizes), tuple(undersized)
-        )
+        return cls(tuple(levels), tuple(widths), tuple(int(n) for n in sizes), tuple(undersized))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Levels, half-widths per step, calibration sizes, for the run's artifacts."""
+        return asdict(self)
 
     @property
     def horizon(self) -> int:

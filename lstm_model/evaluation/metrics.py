@@ -1,10 +1,8 @@
-"""Error metrics on the test points, the leaderboard of the LSTM and its baselines, plots."""
+"""Error metrics of forecasts against the truth, and the evaluation's plots."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -43,17 +41,58 @@ def forecast_metrics(
     }
 
 
-def plot_forecast(
-    timestamps: np.ndarray, actual: np.ndarray, forecasts: dict[str, np.ndarray], path: Path
+def plot_mase_by_step(by_step: dict[str, list[float]], path: Path) -> Path:
+    """MASE at each horizon step, one line per forecaster (the LSTM drawn heavier)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, values in by_step.items():
+        steps = np.arange(1, len(values) + 1)
+        ours = name == "model"
+        ax.plot(
+            steps, values, marker="o", ms=3, lw=2.5 if ours else 1, label="LSTM" if ours else name
+        )
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel("MASE (backtest)")
+    ax.set_title("Error by horizon step on the test part")
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_fan_chart(
+    history: tuple[np.ndarray, np.ndarray],
+    backtest: tuple[np.ndarray, np.ndarray],
+    future: tuple[np.ndarray, np.ndarray],
+    bands: dict[float, tuple[np.ndarray, np.ndarray]],
+    path: Path,
 ) -> Path:
-    """Predicted vs actual over the test part, one line per forecaster."""
+    """History, the backtest's one-step forecasts and the future path with its interval bands.
+
+    Args:
+        history: (timestamps, values) of the series.
+        backtest: (timestamps, forecasts) of the first step from every test origin.
+        future: (timestamps, path) after the data.
+        bands: level -> (lower, upper) around ``future``.
+        path: Where to save the PNG.
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(timestamps, actual, color="black", lw=2, label="actual")
-    for name, values in forecasts.items():
-        ax.plot(timestamps, values, lw=1.2, label=name)
-    ax.set_title("One-step-ahead forecasts on the test part")
-    ax.legend(fontsize=8)
+    ax.plot(*history, color="black", lw=1.2, label="actual")
+    ax.plot(*backtest, color="tab:blue", lw=1, alpha=0.8, label="backtest, one step ahead")
+    for alpha, (level, (lower, upper)) in zip(
+        np.linspace(0.35, 0.15, len(bands)), sorted(bands.items()), strict=True
+    ):
+        ax.fill_between(
+            future[0],
+            lower,
+            upper,
+            color="tab:orange",
+            alpha=alpha,
+            lw=0,
+            label=f"{level:g} % interval",
+        )
+    ax.plot(*future, color="tab:orange", lw=2, label="forecast")
+    ax.set_title("Forecast of the next steps with conformal intervals")
+    ax.legend(fontsize=8, loc="upper left")
     fig.autofmt_xdate()
     return save_figure(fig, path)
 
@@ -70,76 +109,3 @@ def plot_loss_curves(history: dict[str, list[float]], path: Path) -> Path:
     ax.set_yscale("log")
     ax.legend()
     return save_figure(fig, path)
-
-
-@dataclass(frozen=True)
-class TestEvaluation:
-    """Forecasts and metrics of the model and its baselines on the same test points."""
-
-    targets: np.ndarray
-    actual: np.ndarray
-    forecasts: dict[str, np.ndarray]
-    metrics: dict[str, dict[str, float]]
-    notes: dict[str, str] = field(default_factory=dict)
-
-    def flat_metrics(self) -> dict[str, float]:
-        """``test/rmse`` (the LSTM), ``baseline/naive/rmse``, ... for ``mlflow.log_metrics``:
-        the prefixes group them in the MLflow UI."""
-        return {
-            f"{'test' if name == 'model' else f'baseline/{name}'}/{key}": value
-            for name, m in self.metrics.items()
-            for key, value in m.items()
-        }
-
-    def errors(self, name: str = "model") -> np.ndarray:
-        errors: np.ndarray = self.actual - self.forecasts[name]
-        return errors
-
-    @property
-    def baselines(self) -> list[str]:
-        return [name for name in self.forecasts if name != "model"]
-
-    def best_baseline(self) -> str:
-        """The baseline with the lowest test MSE."""
-        return min(self.baselines, key=lambda name: self.metrics[name]["mse"])
-
-    def leaderboard(self) -> list[dict[str, Any]]:
-        """One row per forecaster, best MSE first: model, MSE, RMSE, MAE, R², sMAPE, MASE."""
-        rows = [{"model": name, **metrics} for name, metrics in self.metrics.items()]
-        return sorted(rows, key=lambda row: row["mse"])
-
-
-def evaluate_on_test(
-    values: np.ndarray,
-    test_bounds: tuple[int, int],
-    model_forecasts: np.ndarray,
-    train_stop: int,
-    season: int,
-    baselines: dict[str, np.ndarray],
-    notes: dict[str, str] | None = None,
-) -> TestEvaluation:
-    """Score the model's one-step forecasts and the baselines' on the same test points.
-
-    Args:
-        values: The whole series in original units.
-        test_bounds: [start, stop) of the test part.
-        model_forecasts: Output of :func:`one_step_forecasts` over ``values``.
-        train_stop: End of the training part (MASE is scaled on it).
-        season: Seasonal period (1 for none).
-        baselines: Each baseline's forecasts at the test targets
-            (:func:`lstm_model.evaluation.baselines.baseline_forecasts`).
-        notes: Remarks per forecaster (chosen ARIMA order, skipped baselines).
-    """
-    values = np.asarray(values, dtype=float)
-    targets = np.arange(*test_bounds)
-    actual = values[targets]
-    forecasts = {
-        "model": np.asarray(model_forecasts, dtype=float)[targets],
-        **{name: np.asarray(f, dtype=float) for name, f in baselines.items()},
-    }
-    train_values = values[:train_stop]
-    metrics = {
-        name: forecast_metrics(actual, predicted, train_values, season)
-        for name, predicted in forecasts.items()
-    }
-    return TestEvaluation(targets, actual, forecasts, metrics, dict(notes or {}))

@@ -27,7 +27,9 @@ def _result(blessed: bool, checks: dict[str, bool], champion_before: str | None 
         test_metrics=METRICS,
         blessing=decision,
         champion_before=champion_before,
-        test_points=24,
+        test_paths=24,
+        horizon=1,
+        coverage={80.0: 0.75, 95.0: 0.96},
         data_path="series.csv",
     )
 
@@ -38,6 +40,7 @@ def test_table_ranks_every_forecaster_by_test_mse_and_marks_the_lstm():
     assert rows == ["ets", "LSTM", "naive", "seasonal"]
     assert "<- this model" in next(line for line in text.splitlines() if " LSTM " in line)
     assert "squared error" in text and "MASE" not in text
+    assert "80 % covered 75%, 95 % covered 96%" in text
 
 
 def test_a_shipped_model_beaten_by_a_baseline_is_said_in_words():

@@ -22,4 +22,4 @@ def test_seed_ensemble_is_one_exportable_model(trained, tmp_path):
     expected = np.mean([m.predict(data.x_test, verbose=0) for m in members], axis=0)
     np.testing.assert_allclose(model.predict(data.x_test, verbose=0), expected, rtol=1e-5)
     predict, _ = load_window_predictor(export_saved_model(model, data.transform, tmp_path / "e"))
-    np.testing.assert_allclose(predict(data.x_test), expected.reshape(-1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(predict(data.x_test), expected, rtol=1e-4, atol=1e-6)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_series
 
-from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.preparation import chronological_split, prepare
+from lstm_model.modeling.preparation import prepare
 from lstm_model.modeling.transform import SeriesTransform
 
 VALUES = make_series(150)["value"].to_numpy()

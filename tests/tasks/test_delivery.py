@@ -27,6 +27,7 @@ from lstm_model.delivery.pyfunc import history_frame
 from lstm_model.delivery.registry import champion_version
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
+from lstm_model.evaluation.intervals import ConformalIntervals
 from lstm_model.modeling.forecast import one_step_forecasts
 from tasks.delivery import export, promote_to_champion, register
 
@@ -37,11 +38,15 @@ def _pipeline(model, transform, values):
     return one_step_forecasts(lambda w: model.predict(w, verbose=0), transform, values)
 
 
+def _intervals():
+    return ConformalIntervals.calibrate(np.array([[1.0], [2.0], [3.0], [4.0]]), (80.0,))
+
+
 def test_export_serves_raw_history_in_original_units(
     prefect_harness, active_run, trained, tmp_path
 ):
     model, data, _ = trained
-    directory = export(model, data.transform, data.values, tmp_path)
+    directory = export(model, data.transform, data.values, _intervals(), tmp_path)
     # TF Serving (SageMaker) layout: the SavedModel at the top of the folder.
     assert (directory / "saved_model.pb").exists() and (directory / "variables").is_dir()
     assert (directory / PREPROCESSING_FILE).exists()
@@ -55,14 +60,14 @@ def test_export_serves_raw_history_in_original_units(
 
     # A batch of raw histories in, forecasts in original units out: nothing else needed.
     histories = data.transform.histories(data.values)
-    served = load_history_predictor(directory)(histories)
+    served = load_history_predictor(directory)(histories)[:, 0]
     expected = _pipeline(model, data.transform, data.values)[data.transform.warmup :]
     np.testing.assert_allclose(served, expected, rtol=1e-6)
 
     predict, transform = load_window_predictor(directory)
     assert transform == data.transform
     np.testing.assert_allclose(
-        predict(data.x_test), model.predict(data.x_test, verbose=0).reshape(-1), atol=1e-5
+        predict(data.x_test), model.predict(data.x_test, verbose=0), atol=1e-5
     )
 
 

@@ -1,11 +1,12 @@
-"""The evaluate, diagnose, compare and bless tasks: leaderboard, tests, the blessing gate."""
+"""The calibrate, evaluate, diagnose, compare and bless tasks: intervals, the backtest's
+leaderboard, the statistical tests and the blessing gate."""
 
 from __future__ import annotations
 
 import mlflow
 import numpy as np
 import pytest
-from conftest import as_series
+from conftest import make_series
 from mlflow import MlflowClient
 
 from lstm_model.config import PipelineConfig
@@ -13,23 +14,60 @@ from lstm_model.delivery.pyfunc import log_forecaster
 from lstm_model.delivery.registry import promote
 from lstm_model.evaluation.baselines import METHODS
 from tasks.delivery import export, register
-from tasks.evaluation import bless_challenger, compare, diagnose, evaluate
+from tasks.evaluation import bless_challenger, calibrate, compare, diagnose, evaluate
 
 SMALL = PipelineConfig()
+HORIZON = 3
 
 
-def _series(data):
-    return as_series(data.values, "MS")
+@pytest.fixture(scope="module")
+def trained_paths():
+    """A tiny LSTM forecasting 3 steps at once: (model, prepared data, analysis)."""
+    from lstm_model.analysis.decisions import analyze_series
+    from lstm_model.config import AnalysisConfig, TrainingConfig
+    from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.preparation import prepare
+    from lstm_model.modeling.training import train_final
+
+    values = make_series(120)["value"].to_numpy()
+    data = prepare(values, 1, 12, 0.15, 0.15, horizon=HORIZON)
+    analysis = analyze_series(values[: data.bounds.train[1]], "MS", AnalysisConfig())
+    model, _ = train_final(data, Architecture(units=8), TrainingConfig(epochs=5), seed=1)
+    return model, data, analysis
+
+
+def test_intervals_are_calibrated_on_validation_and_checked_on_the_backtest(
+    prefect_harness, active_run, trained_paths, tmp_path
+):
+    model, data, analysis = trained_paths
+    intervals = calibrate(model, data, SMALL)
+    # Step k has one error per validation row (paths from origins before the part too).
+    validation_rows = data.bounds.validation[1] - data.bounds.validation[0]
+    assert intervals.calibration_sizes == (validation_rows,) * HORIZON
+    evaluation = evaluate(model, data, analysis, intervals, SMALL, tmp_path)
+    logged = mlflow.get_run(active_run.info.run_id).data.metrics
+    for level in ("80", "95"):
+        assert 0 <= logged[f"test/coverage_{level}"] <= 1
+        assert logged[f"test/width_{level}"] > 0
+    assert logged["test/width_95"] >= logged["test/width_80"]
+    history = MlflowClient().get_metric_history(active_run.info.run_id, "test/mase_by_step")
+    assert [m.step for m in history] == list(range(1, HORIZON + 1))
+    assert [m.value for m in history] == pytest.approx(evaluation.by_step["model"]["mase"])
 
 
 def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
-    prefect_harness, active_run, trained, tmp_path
+    prefect_harness, active_run, trained_paths, tmp_path
 ):
-    model, data, analysis = trained
-    evaluation = evaluate(model, data, analysis, _series(data), SMALL, tmp_path)
+    model, data, analysis = trained_paths
+    intervals = calibrate(model, data, SMALL)
+    evaluation = evaluate(model, data, analysis, intervals, SMALL, tmp_path)
     assert set(evaluation.metrics) == {"model", *METHODS}
-    np.testing.assert_array_equal(evaluation.targets, np.arange(*data.bounds.test))
-    raw_naive = np.mean(np.abs(np.diff(data.values)[data.bounds.test[0] - 1 :]))
+    # Every test origin with a whole path, the same origins and targets for every forecaster.
+    start, stop = data.bounds.test
+    np.testing.assert_array_equal(evaluation.origins, np.arange(start, stop - HORIZON + 1))
+    assert all(f.shape == (len(evaluation.origins), HORIZON) for f in evaluation.forecasts.values())
+    last = data.values[evaluation.origins - 1]
+    raw_naive = np.mean(np.abs(evaluation.actual - last[:, np.newaxis]))
     assert evaluation.metrics["naive"]["mae"] == pytest.approx(raw_naive)
     board = evaluation.leaderboard()
     assert [row["mse"] for row in board] == sorted(row["mse"] for row in board)
@@ -46,9 +84,7 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
         assert 0 <= logged[f"diagnostics/residual_{key}"] < np.inf
     client = MlflowClient()
     plots = {a.path for a in client.list_artifacts(run_id, "plots")}
-    assert {"plots/predicted_vs_actual.png", "plots/residuals.png", "plots/sensitivity.png"} <= (
-        plots
-    )
+    assert {"plots/mase_by_step.png", "plots/residuals.png", "plots/sensitivity.png"} <= plots
     table = mlflow.load_table("evaluation/leaderboard.json", run_ids=[run_id])
     assert len(table) == 1 + len(METHODS)
     assert list(table["model"]) == [row["model"] for row in board]
@@ -57,11 +93,12 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
 
 
 def test_compare_bless_register_without_and_with_champion(
-    prefect_harness, active_run, trained, tmp_path
+    prefect_harness, active_run, trained_paths, tmp_path
 ):
-    model, data, analysis = trained
+    model, data, analysis = trained_paths
     config = SMALL.with_overrides(registry__model_name="compare-test")
-    evaluation = evaluate(model, data, analysis, _series(data), config, tmp_path)
+    intervals = calibrate(model, data, config)
+    evaluation = evaluate(model, data, analysis, intervals, config, tmp_path)
     first = compare(evaluation, data, config)
     assert first.champion is None
     assert first.best_baseline.opponent == evaluation.best_baseline()
@@ -73,15 +110,15 @@ def test_compare_bless_register_without_and_with_champion(
     assert "compare/best_baseline/dm_squared_p" in run.metrics
     assert "compare/best_baseline/ttest_absolute_p" in run.metrics
 
-    saved = export(model, data.transform, data.values, tmp_path / "export")
+    saved = export(model, data.transform, data.values, intervals, tmp_path / "export")
     version = log_forecaster(
         saved, "compare-test", data.values[:20], {"blessed": "true", "blessing_reason": "test"}
     )
     promote("compare-test", version.version, "test")
     comparison = compare(evaluation, data, config)
-    # The same model as champion: identical errors, so not significantly better.
+    # The same model as champion: identical paths, so not significantly better.
     vs = comparison.champion
-    assert vs.n_points == len(evaluation.targets)
+    assert vs.n_points == len(evaluation.origins)
     assert vs.opponent_mse == pytest.approx(vs.challenger_mse, rel=1e-4)
     decision = bless_challenger(evaluation, comparison, config)
     assert not decision.blessed and not decision.checks["champion"]
