@@ -1,4 +1,5 @@
-"""Batch one-step-ahead forecasting with a registered model (no orchestration needed)."""
+"""Forecasting with a registered model (no orchestration needed): the one-step backtest of a
+file (``predict``) and the h steps after its end with their intervals (``forecast``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstm_model.data.cadence import infer_frequency
 from lstm_model.data.load import load_series
 from lstm_model.data.validation import validate_series
-from lstm_model.data.values import model_values
+from lstm_model.data.values import TimeSeries, model_values
 from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
 from lstm_model.errors import PipelineInputError
 
@@ -78,15 +80,10 @@ def forecast_from(
     )
 
 
-def write_forecasts(
-    data_path: str,
-    model_uri: str,
-    start: str,
-    output: Path,
-    time_column: str = "timestamp",
-    target: str = "value",
-) -> int:
-    """Load, validate, forecast and write ``timestamp,prediction``; returns the row count."""
+def _read_checked(
+    data_path: str, model_uri: str, time_column: str, target: str
+) -> tuple[pd.DataFrame, object]:
+    """The validated file (with the model's exogenous columns) and the loaded model."""
     # The file is checked before the (slower) model load, so a bad path fails first.
     frame = load_series(data_path, time_column, target)
     model = _load_model(model_uri)
@@ -96,7 +93,72 @@ def write_forecasts(
     validate_series(
         frame, time_column, target, min_rows=1, source=str(data_path), exogenous=exogenous
     ).raise_for_failures()
-    forecasts = forecast_from(frame.reset_index(drop=True), model, start, time_column, target)
+    return frame.reset_index(drop=True), model
+
+
+def future_forecast(
+    frame: pd.DataFrame, model, steps: int | None, time_column: str, target: str
+) -> pd.DataFrame:
+    """The ``steps`` values after the last row with their intervals, from the model's path.
+
+    Returns:
+        ``timestamp, prediction, lo-80, hi-80, lo-95, hi-95`` (one pair per exported level),
+        the timestamps continuing the file's frequency.
+
+    Raises:
+        PipelineInputError: when the timestamps have no regular frequency, the history is
+            shorter than the model's window, or ``steps`` exceeds the model's horizon.
+    """
+    columns = model_columns(model)
+    values = model_values(frame, target, columns[1:])
+    horizon = model.unwrap_python_model().horizon
+    steps = horizon if steps is None else steps
+    if not 1 <= steps <= horizon:
+        raise PipelineInputError(
+            f"--horizon {steps}: this model forecasts 1 to {horizon} steps at once; ask for at "
+            f"most {horizon}, or retrain with forecast.horizon = {steps}"
+        )
+    warmup = model.unwrap_python_model().warmup
+    if len(values) < warmup:
+        raise PipelineInputError(
+            f"the file has {len(values)} rows; the model's window needs the last {warmup}"
+        )
+    series = TimeSeries(values, frame[time_column], infer_frequency(frame[time_column]))
+    path = model.predict(
+        history_frame(values, columns), params={"output": "forecast", "steps": steps}
+    )
+    return pd.DataFrame(
+        {"timestamp": series.future_timestamps(steps), **path.drop(columns="step").to_dict("list")}
+    )
+
+
+def write_future_forecast(
+    data_path: str,
+    model_uri: str,
+    output: Path,
+    steps: int | None = None,
+    time_column: str = "timestamp",
+    target: str = "value",
+) -> int:
+    """Load, validate, forecast the steps after the data and write them; returns the count."""
+    frame, model = _read_checked(data_path, model_uri, time_column, target)
+    forecast = future_forecast(frame, model, steps, time_column, target)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    forecast.to_csv(output, index=False)
+    return len(forecast)
+
+
+def write_forecasts(
+    data_path: str,
+    model_uri: str,
+    start: str,
+    output: Path,
+    time_column: str = "timestamp",
+    target: str = "value",
+) -> int:
+    """Load, validate, forecast and write ``timestamp,prediction``; returns the row count."""
+    frame, model = _read_checked(data_path, model_uri, time_column, target)
+    forecasts = forecast_from(frame, model, start, time_column, target)
     output.parent.mkdir(parents=True, exist_ok=True)
     forecasts.to_csv(output, index=False)
     return len(forecasts)

@@ -162,7 +162,7 @@ def retrain(
         evaluated = train(data, architecture, config, work_dir)
         intervals = calibrate(evaluated.model, data, config)
         evaluation = evaluate(evaluated.model, data, analysis, intervals, config, work_dir)
-        diagnose(evaluated.model, data, evaluation, config, work_dir)
+        diagnose(evaluated.model, data, config, work_dir)
         comparisons = compare(evaluation, data, config)
         blessing = bless_challenger(evaluation, comparisons, config)
 

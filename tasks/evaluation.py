@@ -36,7 +36,7 @@ from lstm_model.evaluation.diagnostics import (
 from lstm_model.evaluation.intervals import ConformalIntervals, calibration_errors, level_name
 from lstm_model.evaluation.metrics import plot_fan_chart, plot_mase_by_step
 from lstm_model.modeling.fitting import predict_windows
-from lstm_model.modeling.forecast import path_forecasts
+from lstm_model.modeling.forecast import one_step_forecasts, path_forecasts
 from lstm_model.modeling.preparation import PreparedData
 from lstm_model.modeling.transform import SeriesTransform
 from lstm_model.progress import stage
@@ -169,27 +169,30 @@ def chart_forecast(
 def diagnose(
     model: keras.Model,
     data: PreparedData,
-    evaluation: Backtest,
     config: PipelineConfig,
     work_dir: Path,
 ) -> None:
-    """Residual tests and plots, and the perturbation sensitivity of every lookback step."""
+    """One-step residual tests and plots, and the perturbation sensitivity of every lookback step."""
     stage("diagnose")
-    # The one-step errors: the residuals a well-specified model leaves uncorrelated.
-    residuals = evaluation.errors()[:, 0]
+    # One-step errors at every test row (not only the backtest's whole-path origins): the
+    # residuals a well-specified model leaves uncorrelated.
+    predict = functools.partial(predict_windows, model)
+    targets = np.arange(*data.bounds.test)
+    one_step = one_step_forecasts(predict, data.transform, data.values)[targets]
+    residuals = data.target[targets] - one_step
     diagnostics = residual_diagnostics(residuals, config.evaluation.ljung_box_lags)
     mlflow.log_metrics(diagnostics.metrics())
     mlflow.log_dict(diagnostics.to_dict(), "diagnostics/residuals.json")
     plot = plot_residuals(
         residuals,
-        evaluation.forecasts["model"][:, 0],
+        one_step,
         diagnostics,
         work_dir / "plots" / "residuals.png",
     )
     mlflow.log_artifact(str(plot), "plots")
 
     sensitivity = perturbation_sensitivity(
-        functools.partial(predict_windows, model),
+        predict,
         data.x_test,
         data.transform.scale,
         config.evaluation.sensitivity_delta,

@@ -244,6 +244,25 @@ def trained():
     return model, data, analysis
 
 
+PATH_HORIZON = 3
+
+
+@pytest.fixture(scope="session")
+def trained_paths():
+    """A tiny LSTM forecasting 3 steps at once: (model, prepared data, analysis)."""
+    from lstm_model.analysis.decisions import analyze_series
+    from lstm_model.config import AnalysisConfig, TrainingConfig
+    from lstm_model.modeling.network import Architecture
+    from lstm_model.modeling.preparation import prepare
+    from lstm_model.modeling.training import train_final
+
+    values = make_series(120)["value"].to_numpy()
+    data = prepare(values, 1, 12, 0.15, 0.15, horizon=PATH_HORIZON)
+    analysis = analyze_series(values[: data.bounds.train[1]], "MS", AnalysisConfig())
+    model, _ = train_final(data, Architecture(units=8), TrainingConfig(epochs=5), seed=1)
+    return model, data, analysis
+
+
 @pytest.fixture(scope="session")
 def tiny_export(tmp_path_factory):
     """A tiny real SavedModel from ``keras.Model.export`` and the model that made it.

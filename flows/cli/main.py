@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--target", help="target column (default: value)")
     retrain.add_argument("--model-name", help="registered model name (default: lstm-forecaster)")
     retrain.add_argument("--max-trials", type=int, help="Keras Tuner trials (default: 8)")
+    retrain.add_argument(
+        "--horizon", type=int, help="steps forecast at once (default: by the data's cadence)"
+    )
     retrain.add_argument("--push-uri", help="s3://bucket/prefix; default: copy to ./model_store")
     retrain.add_argument(
         "--config", help="JSON file with any PipelineConfig fields; the flags above override it"
@@ -71,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", required=True, help="CSV file to write")
     predict.add_argument("--time-column", default="timestamp")
     predict.add_argument("--target", default="value")
+    forecast = commands.add_parser(
+        "forecast", help="the next steps after the data, with prediction intervals"
+    )
+    forecast.add_argument("data", help="CSV or Parquet file with the series' history")
+    forecast.add_argument(
+        "--model-uri", required=True, help="e.g. models:/lstm-forecaster@champion"
+    )
+    forecast.add_argument(
+        "--horizon", type=int, help="steps to write (default: the model's horizon)"
+    )
+    forecast.add_argument("--output", required=True, help="CSV file to write")
+    forecast.add_argument("--time-column", default="timestamp")
+    forecast.add_argument("--target", default="value")
     parser.set_defaults(
         handlers={**add_delivery_commands(commands), **add_serve_commands(commands)}
     )
@@ -117,6 +133,7 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
             "--target": ("data__target", args.target),
             "--model-name": ("registry__model_name", args.model_name),
             "--max-trials": ("tuning__max_trials", args.max_trials),
+            "--horizon": ("forecast__horizon", args.horizon),
             "--push-uri": ("push__push_uri", args.push_uri),
         },
     )
@@ -153,6 +170,15 @@ def _predict(args: argparse.Namespace, terminal: Terminal) -> None:
     print(f"wrote {rows} forecasts to {args.output}", file=terminal.out)
 
 
+def _forecast(args: argparse.Namespace, terminal: Terminal) -> None:
+    from flows.predict import write_future_forecast
+
+    rows = write_future_forecast(
+        args.data, args.model_uri, Path(args.output), args.horizon, args.time_column, args.target
+    )
+    print(f"wrote the next {rows} steps with intervals to {args.output}", file=terminal.out)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -181,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         args.command, verbose=args.verbose, quiet=args.quiet, capture=args.command != "serve"
     ) as terminal:
         try:
-            handlers = {"retrain": _retrain, "predict": _predict, **args.handlers}
+            handlers = {
+                "retrain": _retrain,
+                "predict": _predict,
+                "forecast": _forecast,
+                **args.handlers,
+            }
             handlers[args.command](args, terminal)
         except KeyboardInterrupt:
             terminal.error(

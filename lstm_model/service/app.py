@@ -24,12 +24,15 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lstm_model.config import ServeConfig
+from lstm_model.service.forecaster import ServedPaths
 from lstm_model.service.metrics import CONTENT_TYPE, ServiceMetrics
 from lstm_model.service.payloads import (
     RequestError,
     instances_to_windows,
     parse_json,
+    predict_answer,
     predict_request,
+    requested_steps,
 )
 from lstm_model.service.source import LoadedModel, ModelHolder
 
@@ -65,9 +68,7 @@ def create_app(
     Returns:
         The FastAPI application.
     """
-    app = FastAPI(
-        title="lstm-pipeline forecaster", docs_url=None, redoc_url=None, openapi_url=None
-    )
+    app = FastAPI(title="lstm-pipeline forecaster", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(ObserveRequests, metrics=metrics)
     expected_key = api_key.encode() if api_key else None
 
@@ -114,55 +115,55 @@ def create_app(
             )
 
     async def forecast(
-        request: Request, model: LoadedModel, windows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Forecasts, and which windows lie far outside the training data (flagged, counted)."""
+        request: Request, model: LoadedModel, windows: np.ndarray, steps: int
+    ) -> tuple[ServedPaths, np.ndarray]:
+        """The first ``steps`` of each path with their intervals, and which windows lie far
+        outside the training data (flagged, counted)."""
         matrix = windows if windows.ndim == 3 else windows[:, :, np.newaxis]
         outside = model.forecaster.deviations(matrix) > config.out_of_range_sd
         request.state.out_of_range = int(outside.sum())
         metrics.out_of_range.inc(int(outside.sum()))
         # TensorFlow releases the GIL; a worker thread keeps the event loop answering probes.
-        forecasts = await run_in_threadpool(model.forecaster.forecast, windows)
-        if not np.all(np.isfinite(forecasts)):
+        served = await run_in_threadpool(model.forecaster.forecast, windows)
+        forecasts = served.first(steps)
+        if not np.all(np.isfinite(forecasts.paths)):
             raise RequestError(
                 422,
                 "bad_value",
                 "the model produced a non-finite forecast: the values are far outside the "
                 "range it was trained on",
             )
-        metrics.forecasts.inc(len(forecasts))
+        metrics.forecasts.inc(len(windows))
         return forecasts, outside
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
-        """SageMaker / TF Serving: ``{"instances": [window, ...]}`` -> ``{"predictions"}``."""
+        """SageMaker / TF Serving: ``{"instances": [window, ...]}`` -> ``{"predictions"}``, one
+        ``{"forecast": [...], "lower_80": [...], ...}`` per window, as TF Serving answers the
+        exported signature (``"steps": k`` asks for the first k steps only)."""
 
         async def handle(payload: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
             windows = instances_to_windows(payload, model.forecaster, config.max_instances)
+            steps = requested_steps(payload, model.forecaster.horizon)
             # The TF Serving body stays as SageMaker clients expect it: the flag is a header.
-            forecasts, _ = await forecast(request, model, windows)
-            return {"predictions": forecasts.tolist()}
+            forecasts, _ = await forecast(request, model, windows, steps)
+            return {"predictions": [forecasts.outputs(i) for i in range(len(windows))]}
 
         return await answer(request, handle)
 
     @app.post("/predict")
     async def predict(request: Request) -> Response:
-        """Recent raw values (and exogenous columns, timestamps) -> forecasts, with the model."""
+        """Recent raw values (and exogenous columns, timestamps) -> forecast paths with their
+        intervals. Each forecast keeps ``timestamp`` and ``value`` of its first step; ``path``
+        has every step with ``lower_<level>`` / ``upper_<level>``."""
 
         async def handle(payload: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
             parsed = predict_request(payload, model.forecaster, config.max_instances)
-            forecasts, outside = await forecast(request, model, parsed.windows)
-            values = forecasts.tolist()
-            stamps: list[str | None] = [None] * len(values)
-            if parsed.timestamps:
-                stamps = [*parsed.timestamps]
+            forecasts, outside = await forecast(request, model, parsed.windows, parsed.steps)
             return {
                 "model": model.name,
                 "version": model.version,
-                "forecasts": [
-                    {"timestamp": stamp, "value": value, "out_of_range": bool(far)}
-                    for stamp, value, far in zip(stamps, values, outside, strict=True)
-                ],
+                "forecasts": predict_answer(forecasts, outside, parsed.timestamps),
             }
 
         return await answer(request, handle)
@@ -189,6 +190,7 @@ def create_app(
                 "warmup": forecaster.warmup,
                 "lookback": forecaster.lookback,
                 "columns": list(forecaster.columns),
+                "horizon": forecaster.horizon,
             }
         )
 

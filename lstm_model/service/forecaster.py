@@ -2,7 +2,8 @@
 
 The export (:mod:`lstm_model.delivery.export`) writes a ``serving_default`` signature that takes raw
 histories in original units, ``history`` (batch, warmup, 1 + k) float64, and returns
-``forecast`` (batch,) float64 with differencing, scaling and their inverse inside the graph.
+``forecast`` (batch, h) float64 with differencing, scaling and their inverse inside the graph,
+and ``lower_<level>`` / ``upper_<level>`` (batch, h) for each interval level.
 The service calls that signature with plain TensorFlow and nothing else, so it forecasts exactly
 what TensorFlow Serving on SageMaker forecasts from the same package.
 """
@@ -89,36 +90,72 @@ class InputScale:
 
 
 @dataclass(frozen=True)
-class ServedForecaster:
-    """Raw windows in, next-step forecasts out, in original units.
+class ServedPaths:
+    """Forecast paths and their interval bounds, original units.
 
     Attributes:
-        predict: The SavedModel's serving signature as a NumPy function.
+        paths: (batch, steps) forecasts.
+        bounds: level name ('80', '97_5') -> (lower, upper), each (batch, steps).
+    """
+
+    paths: np.ndarray
+    bounds: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def first(self, steps: int) -> ServedPaths:
+        """The first ``steps`` steps of every path."""
+        return ServedPaths(
+            self.paths[:, :steps],
+            {name: (lo[:, :steps], hi[:, :steps]) for name, (lo, hi) in self.bounds.items()},
+        )
+
+    def outputs(self, index: int) -> list[float] | dict[str, list[float]]:
+        """One path as TF Serving answers the signature: the values when ``forecast`` is the
+        only output, else output name -> values."""
+        if not self.bounds:
+            values: list[float] = self.paths[index].tolist()
+            return values
+        answer = {FORECAST_OUTPUT: self.paths[index].tolist()}
+        for name, (lower, upper) in self.bounds.items():
+            answer[f"lower_{name}"], answer[f"upper_{name}"] = (
+                lower[index].tolist(),
+                upper[index].tolist(),
+            )
+        return answer
+
+
+@dataclass(frozen=True)
+class ServedForecaster:
+    """Raw windows in, forecast paths and intervals out, in original units.
+
+    Attributes:
+        predict: The SavedModel's serving signature as a NumPy function: every output.
         warmup: Raw time steps per window (lookback plus the differencing order).
         columns: Value columns per time step: the target first, then exogenous features.
         lookback: The network's window length, when the export recorded it.
         input_scale: The training part's scaling, when the export recorded it.
+        horizon: Steps of every forecast path (h).
     """
 
-    predict: Callable[[np.ndarray], np.ndarray]
+    predict: Callable[[np.ndarray], dict[str, np.ndarray]]
     warmup: int
     columns: tuple[str, ...]
     lookback: int | None = None
     input_scale: InputScale | None = None
+    horizon: int = 1
 
     @property
     def n_features(self) -> int:
         return len(self.columns)
 
-    def forecast(self, raw_windows: np.ndarray) -> np.ndarray:
-        """Forecast the step after each window.
+    def forecast(self, raw_windows: np.ndarray) -> ServedPaths:
+        """Forecast the h steps after each window, with the exported intervals.
 
         Args:
             raw_windows: (batch, warmup) for a target-only model, or (batch, warmup, features)
                 with the target in column 0; oldest step first, original units.
 
         Returns:
-            (batch,) float64 forecasts in original units.
+            (batch, h) float64 paths and their bounds, in original units.
 
         Raises:
             ValueError: when the shape does not match the model.
@@ -132,8 +169,17 @@ class ServedForecaster:
                 f"windows must have shape (batch, {self.warmup}, {self.n_features}), "
                 f"got {windows.shape}"
             )
-        paths = np.asarray(self.predict(windows), dtype=np.float64)
-        return paths.reshape(len(windows), -1)[:, 0]  # the next step; paths: issue 11 item 10
+        outputs = self.predict(windows)
+        bounds = {
+            name.removeprefix("lower_"): (
+                np.asarray(outputs[name], dtype=np.float64),
+                np.asarray(outputs["upper_" + name.removeprefix("lower_")], dtype=np.float64),
+            )
+            for name in sorted(outputs)
+            if name.startswith("lower_")
+        }
+        paths = np.asarray(outputs[FORECAST_OUTPUT], dtype=np.float64).reshape(len(windows), -1)
+        return ServedPaths(paths, bounds)
 
     def deviations(self, windows: np.ndarray) -> np.ndarray:
         """How many training standard deviations each window's most extreme model input lies
@@ -187,18 +233,19 @@ def load_forecaster(directory: Path) -> ServedForecaster:
     if len(columns) != n_features:
         columns = ("value", *(f"x{i}" for i in range(1, n_features)))
 
-    def predict(windows: np.ndarray) -> np.ndarray:
+    def predict(windows: np.ndarray) -> dict[str, np.ndarray]:
         history = tf.constant(windows, dtype=spec.dtype)
-        forecasts: np.ndarray = signature(**{HISTORY_INPUT: history})[FORECAST_OUTPUT].numpy()
-        return forecasts
+        return {
+            name: value.numpy() for name, value in signature(**{HISTORY_INPUT: history}).items()
+        }
 
     # The function keeps the loaded object (and so its variables) alive.
     predict.saved_model = loaded  # type: ignore[attr-defined]
-    forecaster = ServedForecaster(
-        predict, warmup, columns, fields.get("lookback"), InputScale.from_fields(fields)
+    # The first call traces the graph, so the first request does not pay for it.
+    horizon = predict(np.zeros((1, warmup, n_features)))[FORECAST_OUTPUT].shape[1]
+    return ServedForecaster(
+        predict, warmup, columns, fields.get("lookback"), InputScale.from_fields(fields), horizon
     )
-    forecaster.forecast(np.zeros((1, warmup, n_features)))
-    return forecaster
 
 
 def _fields(directory: Path) -> dict[str, Any]:

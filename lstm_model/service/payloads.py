@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from lstm_model.service.forecaster import ServedForecaster
+from lstm_model.service.forecaster import ServedForecaster, ServedPaths
 
 
 class RequestError(Exception):
@@ -78,25 +78,40 @@ def instances_to_windows(
     return _windows(key, instances, forecaster)
 
 
+def requested_steps(payload: dict[str, Any], horizon: int) -> int:
+    """The optional ``"steps"`` of a body: how many of the model's h steps to answer (default h)."""
+    steps = payload.get("steps", horizon)
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= horizon:
+        raise RequestError(
+            422,
+            "bad_value",
+            f'"steps" must be a whole number from 1 to the model\'s horizon {horizon}, '
+            f"got {steps!r}",
+        )
+    return steps
+
+
 @dataclass(frozen=True)
 class PredictRequest:
     """A validated ``/predict`` body."""
 
     windows: np.ndarray  # (count, warmup, features)
-    timestamps: list[str] | None  # one per forecast, ISO 8601, when timestamps were sent
+    steps: int  # of each path
+    # Per forecast path, the ISO 8601 time of each step, when timestamps were sent.
+    timestamps: list[list[str]] | None
 
 
-PREDICT_FIELDS = ("values", "exogenous", "timestamps", "all")
+PREDICT_FIELDS = ("values", "exogenous", "timestamps", "all", "steps")
 
 
 def predict_request(
     payload: dict[str, Any], forecaster: ServedForecaster, max_instances: int
 ) -> PredictRequest:
-    """``{"values": [...], "exogenous": {...}, "timestamps": [...], "all": false}`` -> windows.
+    """``{"values": [...], "exogenous": {...}, "timestamps": [...], "all": false, "steps": k}``.
 
     ``values`` is the recent history in time order (at least ``warmup`` of them); by default
-    the answer is the forecast of the step after the last value, with ``"all": true`` also the
-    one-step forecast of every value that has ``warmup`` values before it.
+    the answer is the path of the ``steps`` (default: the model's h) values after the last one,
+    with ``"all": true`` also the path from every value that has ``warmup`` values before it.
     """
     unknown = sorted(set(payload) - set(PREDICT_FIELDS))
     if unknown:
@@ -127,10 +142,42 @@ def predict_request(
             f'"all": true asks for {len(histories)} forecasts; at most {max_instances} per '
             "request. Send a shorter history or split it.",
         )
+    steps = requested_steps(payload, forecaster.horizon)
     stamps = None
     if payload.get("timestamps") is not None:
-        stamps = _forecast_timestamps(payload["timestamps"], len(values), len(histories))
-    return PredictRequest(np.ascontiguousarray(histories), stamps)
+        stamps = _forecast_timestamps(payload["timestamps"], len(values), len(histories), steps)
+    return PredictRequest(np.ascontiguousarray(histories), steps, stamps)
+
+
+def predict_answer(
+    forecasts: ServedPaths, outside: np.ndarray, timestamps: list[list[str]] | None
+) -> list[dict[str, Any]]:
+    """The ``forecasts`` of a ``/predict`` answer: per path, its first step's ``timestamp`` and
+    ``value``, ``out_of_range``, and ``path`` with every step and its interval bounds."""
+    count, steps = forecasts.paths.shape
+    answers = []
+    for i in range(count):
+        path: list[dict[str, Any]] = []
+        for k in range(steps):
+            entry: dict[str, Any] = {
+                "step": k + 1,
+                "timestamp": timestamps[i][k] if timestamps else None,
+                "value": float(forecasts.paths[i, k]),
+            }
+            for name, (lower, upper) in forecasts.bounds.items():
+                entry[f"lower_{name}"] = float(lower[i, k])
+                entry[f"upper_{name}"] = float(upper[i, k])
+            path.append(entry)
+        first = path[0]
+        answers.append(
+            {
+                "timestamp": first["timestamp"],
+                "value": first["value"],
+                "out_of_range": bool(outside[i]),
+                "path": path,
+            }
+        )
+    return answers
 
 
 def _check_batch(key: str, instances: Any, max_instances: int) -> None:
@@ -293,8 +340,9 @@ def _exogenous(exogenous: Any, forecaster: ServedForecaster, n: int) -> list[np.
     return [_vector(f"exogenous.{name}", exogenous[name], n) for name in names]
 
 
-def _forecast_timestamps(timestamps: Any, n: int, count: int) -> list[str]:
-    """Timestamps of the ``count`` forecasts: the last ``count - 1`` sent ones and the next."""
+def _forecast_timestamps(timestamps: Any, n: int, count: int, steps: int) -> list[list[str]]:
+    """Timestamps of the ``count`` paths of ``steps``: path i starts at the i-th of the last
+    ``count - 1`` sent ones (the last path right after the data) and continues the frequency."""
     import pandas as pd
 
     if not isinstance(timestamps, list) or len(timestamps) != n:
@@ -313,9 +361,9 @@ def _forecast_timestamps(timestamps: Any, n: int, count: int) -> list[str]:
         raise RequestError(
             422, "bad_timestamps", f'"timestamps" are not all ISO 8601 dates: {error}'
         ) from None
-    steps = np.diff(index.asi8)
-    if len(steps) and (steps <= 0).any():
-        position = int(np.flatnonzero(steps <= 0)[0]) + 1
+    spacing = np.diff(index.asi8)
+    if len(spacing) and (spacing <= 0).any():
+        position = int(np.flatnonzero(spacing <= 0)[0]) + 1
         raise RequestError(
             422,
             "bad_timestamps",
@@ -330,9 +378,9 @@ def _forecast_timestamps(timestamps: Any, n: int, count: int) -> list[str]:
             '"timestamps" have no regular step to place the next one (need at least 3, evenly '
             'spaced on a calendar frequency); leave "timestamps" out to get the values only',
         )
-    following = index[-1] + pd.tseries.frequencies.to_offset(frequency)
-    stamps = [*index[n - count + 1 :], following]
-    return [stamp.isoformat() for stamp in stamps]
+    extended = pd.date_range(index[0], periods=n + steps, freq=frequency)
+    first = np.arange(n - count + 1, n + 1)
+    return [[stamp.isoformat() for stamp in extended[i : i + steps]] for i in first]
 
 
 def _is_number(value: Any) -> bool:

@@ -8,6 +8,7 @@ import tarfile
 import boto3
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 from conftest import make_series
@@ -83,7 +84,41 @@ def test_run_logs_config_data_hash_metrics_and_one_nested_run_per_trial(first_ru
     )
     assert len(children) == 2
     plots = {a.path for a in MlflowClient().list_artifacts(first_run.run_id, "plots")}
-    assert {"plots/loss.png", "plots/predicted_vs_actual.png"} <= plots
+    assert {"plots/loss.png", "plots/mase_by_step.png", "plots/forecast.png"} <= plots
+
+
+def test_monthly_data_forecasts_a_year_ahead_with_intervals_from_the_registry(
+    first_run, flow_env, tmp_path
+):
+    from flows.predict import write_future_forecast
+
+    run = mlflow.get_run(first_run.run_id)
+    # The cadence's default horizon: 12 steps for monthly data.
+    assert first_run.horizon == 12 and run.data.params["horizon"] == "12"
+    assert set(first_run.coverage) == {80.0, 95.0}
+    for level in ("80", "95"):
+        assert 0 <= run.data.metrics[f"test/coverage_{level}"] <= 1
+    output = tmp_path / "future.csv"
+    rows = write_future_forecast(
+        str(flow_env["csv"]), f"models:/{MODEL}@champion", output, steps=None
+    )
+    future = pd.read_csv(output, parse_dates=["timestamp"])
+    assert rows == 12 and list(future.columns) == [
+        "timestamp",
+        "prediction",
+        "lo-80",
+        "hi-80",
+        "lo-95",
+        "hi-95",
+    ]
+    last = pd.read_csv(flow_env["csv"], parse_dates=["timestamp"])["timestamp"].iloc[-1]
+    assert list(future["timestamp"]) == list(pd.date_range(last, periods=13, freq="MS")[1:])
+    assert (future["lo-95"] <= future["lo-80"]).all() and (
+        future["lo-80"] <= future["prediction"]
+    ).all()
+    assert (future["prediction"] <= future["hi-80"]).all() and (
+        future["hi-80"] <= future["hi-95"]
+    ).all()
 
 
 def test_package_in_s3_reloads_and_predicts_like_the_registered_model(

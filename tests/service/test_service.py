@@ -25,25 +25,37 @@ from lstm_model.config import ServeConfig
 from lstm_model.delivery.export import export_saved_model
 from lstm_model.delivery.pyfunc import log_forecaster
 from lstm_model.errors import PipelineInputError
-from lstm_model.modeling.forecast import one_step_forecasts
+from lstm_model.evaluation.intervals import ConformalIntervals
+from lstm_model.modeling.forecast import path_forecasts
 from lstm_model.service import BackgroundServer, build_service
 from lstm_model.service.server import JsonLogFormatter
 from lstm_model.service.source import parse_model_uri
 from lstm_model.tracking import configure_tracking
 
 NAME = "serve-test"
+# Half-widths growing along the path: 80 % -> (16, 32, 48), 95 % -> (20, 40, 60).
+INTERVALS = ConformalIntervals.calibrate(
+    np.arange(1, 21)[:, np.newaxis] * np.array([1.0, 2.0, 3.0]), (80.0, 95.0)
+)
+
+
+def _forecasts(predictions: list[dict]) -> np.ndarray:
+    """The ``forecast`` paths of a TF Serving answer, (count, h)."""
+    return np.array([p["forecast"] for p in predictions])
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def registry(trained, tmp_path_factory):
+def registry(trained_paths, tmp_path_factory):
     """Versions 1 and 2 of NAME (v2: scaled weights, so its answers differ); v1 is champion.
 
-    Returns the tracking URI and, per version, the pipeline's forecasts for every index.
+    Returns the tracking URI and, per version, the pipeline's path from every origin.
     """
     import keras
 
-    model, data, _ = trained
+    model, data, _ = trained_paths
     tmp = tmp_path_factory.mktemp("serve-registry")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     second = keras.models.clone_model(model)
@@ -55,12 +67,14 @@ def registry(trained, tmp_path_factory):
         expected = {}
         with mlflow.start_run():
             for index, keras_model in enumerate((model, second), start=1):
-                saved = export_saved_model(keras_model, data.transform, tmp / f"export-{index}")
+                saved = export_saved_model(
+                    keras_model, data.transform, tmp / f"export-{index}", INTERVALS
+                )
                 version = log_forecaster(
                     saved, NAME, data.values, {"blessed": "true", "blessing_reason": "test"}
                 )
                 assert version.version == index
-                expected[str(index)] = one_step_forecasts(
+                expected[str(index)] = path_forecasts(
                     lambda w, m=keras_model: m.predict(w, verbose=0), data.transform, data.values
                 )
         MlflowClient().set_registered_model_alias(NAME, "champion", "1")
@@ -95,27 +109,40 @@ def _windows(data, count: int) -> tuple[np.ndarray, np.ndarray]:
     return histories[:, :, 0], targets
 
 
-def test_invocations_speaks_tf_serving(served, registry, trained):
+def test_invocations_speaks_tf_serving(served, registry, trained_paths):
     url, _ = served
-    _, data, _ = trained
+    _, data, _ = trained_paths
     windows, targets = _windows(data, 5)
     response = httpx.post(f"{url}/invocations", json={"instances": windows.tolist()})
     assert response.status_code == 200, response.text
     assert response.headers["X-Model-Version"] == "1"
     assert set(response.json()) == {"predictions"}
-    predictions = np.array(response.json()["predictions"])
+    # As TF Serving answers a signature with several outputs: one object per window.
+    answer = response.json()["predictions"]
+    assert set(answer[0]) == {"forecast", "lower_80", "upper_80", "lower_95", "upper_95"}
+    predictions = _forecasts(answer)
     expected = registry[1]["1"][targets]
     np.testing.assert_allclose(predictions, expected, rtol=1e-5, atol=1e-5)
+    widths = np.array(INTERVALS.half_widths[1])
+    np.testing.assert_allclose(np.array(answer[2]["upper_95"]) - predictions[2], widths)
+    np.testing.assert_allclose(predictions[2] - np.array(answer[2]["lower_95"]), widths)
     # Rows of one value ([[v], ...]) are the same windows.
     rows = httpx.post(f"{url}/invocations", json={"instances": windows[:, :, None].tolist()})
-    np.testing.assert_allclose(rows.json()["predictions"], predictions)
+    np.testing.assert_allclose(_forecasts(rows.json()["predictions"]), predictions)
+    # Fewer steps than the model's horizon.
+    two = httpx.post(f"{url}/invocations", json={"instances": windows.tolist(), "steps": 2})
+    np.testing.assert_allclose(_forecasts(two.json()["predictions"]), predictions[:, :2])
+    four = httpx.post(f"{url}/invocations", json={"instances": windows.tolist(), "steps": 4})
+    assert four.status_code == 422 and "horizon 3" in four.json()["error"]
 
 
-def test_predict_returns_next_step_with_timestamp(served, registry, trained):
+def test_predict_returns_the_next_path_with_timestamps_and_intervals(
+    served, registry, trained_paths
+):
     from conftest import make_series
 
     url, _ = served
-    _, data, _ = trained
+    _, data, _ = trained_paths
     stamps = make_series(120)["timestamp"].dt.strftime("%Y-%m-%d").tolist()
     body = {"values": data.values[:100].tolist(), "timestamps": stamps[:100]}
     response = httpx.post(f"{url}/predict", json=body)
@@ -124,7 +151,12 @@ def test_predict_returns_next_step_with_timestamp(served, registry, trained):
     assert (answer["model"], answer["version"]) == (NAME, "1")
     [forecast] = answer["forecasts"]
     assert forecast["timestamp"].startswith(stamps[100])
-    assert forecast["value"] == pytest.approx(registry[1]["1"][100], rel=1e-5)
+    path = registry[1]["1"][100]
+    assert forecast["value"] == pytest.approx(path[0], rel=1e-5)
+    assert [step["timestamp"][:10] for step in forecast["path"]] == stamps[100:103]
+    assert [step["value"] for step in forecast["path"]] == pytest.approx(path, rel=1e-5)
+    last = forecast["path"][-1]
+    assert last["upper_80"] - last["value"] == pytest.approx(INTERVALS.half_widths[0][-1])
 
     # Every one-step forecast the history allows (the served fixture allows 50 per request).
     short = {"values": data.values[:60].tolist(), "timestamps": stamps[:60], "all": True}
@@ -134,7 +166,7 @@ def test_predict_returns_next_step_with_timestamp(served, registry, trained):
     assert every[0]["timestamp"].startswith(stamps[warmup])
     assert every[-1]["timestamp"].startswith(stamps[60])
     np.testing.assert_allclose(
-        [f["value"] for f in every], registry[1]["1"][warmup:61], rtol=1e-5, atol=1e-5
+        [f["value"] for f in every], registry[1]["1"][warmup:61, 0], rtol=1e-5, atol=1e-5
     )
     too_many = httpx.post(f"{url}/predict", json={**body, "all": True})
     assert too_many.status_code == 413 and "at most 50" in too_many.json()["error"]
@@ -147,6 +179,7 @@ def test_health_and_metrics(served):
     warmup = service.holder.current.forecaster.warmup
     assert (health["model"], health["version"], health["warmup"]) == (NAME, "1", warmup)
     assert health["columns"] == ["value"] and health["age_seconds"] >= 0
+    assert health["horizon"] == 3
     httpx.post(f"{url}/invocations", json={"instances": [[1.0] * warmup]})
     httpx.post(f"{url}/invocations", json={"instances": [[1.0]]})
     text = httpx.get(f"{url}/metrics").text
@@ -241,16 +274,16 @@ def test_api_key(registry, tracking, caplog):
     assert all(secret not in line and str(marker) not in line for line in lines)
 
 
-def test_unauthenticated_without_key(served, trained):
+def test_unauthenticated_without_key(served, trained_paths):
     url, service = served
     window = [1.0] * service.holder.current.forecaster.warmup
     response = httpx.post(f"{url}/invocations", json={"instances": [window]})
     assert response.status_code == 200
 
 
-def test_alias_move_mid_traffic_drops_nothing(registry, tracking, trained):
+def test_alias_move_mid_traffic_drops_nothing(registry, tracking, trained_paths):
     _, expected = registry
-    _, data, _ = trained
+    _, data, _ = trained_paths
     windows, targets = _windows(data, 2)
     service = build_service(f"models:/{NAME}@champion", ServeConfig(poll_seconds=0.1), None)
     results: list[tuple[int, str | None, list[float]]] = []
@@ -289,7 +322,9 @@ def test_alias_move_mid_traffic_drops_nothing(registry, tracking, trained):
     switch = versions.index("2")
     assert set(versions[:switch]) == {"1"} and set(versions[switch:]) == {"2"}
     for _, version, predictions in results:
-        np.testing.assert_allclose(predictions, expected[version][targets], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            _forecasts(predictions), expected[version][targets], rtol=1e-5, atol=1e-5
+        )
     assert "lstm_service_model_swaps_total 1.0" in metrics
     assert 'lstm_service_model_info{name="serve-test",version="2"} 1.0' in metrics
     assert 'version="1"' not in metrics.split("lstm_service_model_info", 1)[1]
@@ -361,10 +396,10 @@ def test_cli_serve_exits_2_on_bad_input(tracking, tmp_path, monkeypatch, capsys,
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_serves_a_local_savedmodel_directory(registry, trained):
+def test_serves_a_local_savedmodel_directory(registry, trained_paths):
     """Outside the registry: a SavedModel folder (e.g. unpacked from model.tar.gz)."""
     uri, expected = registry
-    _, data, _ = trained
+    _, data, _ = trained_paths
     directory = Path(uri.removeprefix("sqlite:///")).parent / "export-2"
     windows, targets = _windows(data, 3)
     service = build_service(str(directory), ServeConfig(), None)
@@ -378,5 +413,5 @@ def test_serves_a_local_savedmodel_directory(registry, trained):
     assert response.headers["X-Model-Version"] == "local"
     assert response.headers["X-Request-Id"] == "trace-42"
     np.testing.assert_allclose(
-        response.json()["predictions"], expected["2"][targets], rtol=1e-5, atol=1e-5
+        _forecasts(response.json()["predictions"]), expected["2"][targets], rtol=1e-5, atol=1e-5
     )

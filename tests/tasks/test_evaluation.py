@@ -6,7 +6,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
-from conftest import make_series
+from conftest import PATH_HORIZON as HORIZON
 from mlflow import MlflowClient
 
 from lstm_model.config import PipelineConfig
@@ -17,23 +17,6 @@ from tasks.delivery import export, register
 from tasks.evaluation import bless_challenger, calibrate, compare, diagnose, evaluate
 
 SMALL = PipelineConfig()
-HORIZON = 3
-
-
-@pytest.fixture(scope="module")
-def trained_paths():
-    """A tiny LSTM forecasting 3 steps at once: (model, prepared data, analysis)."""
-    from lstm_model.analysis.decisions import analyze_series
-    from lstm_model.config import AnalysisConfig, TrainingConfig
-    from lstm_model.modeling.network import Architecture
-    from lstm_model.modeling.preparation import prepare
-    from lstm_model.modeling.training import train_final
-
-    values = make_series(120)["value"].to_numpy()
-    data = prepare(values, 1, 12, 0.15, 0.15, horizon=HORIZON)
-    analysis = analyze_series(values[: data.bounds.train[1]], "MS", AnalysisConfig())
-    model, _ = train_final(data, Architecture(units=8), TrainingConfig(epochs=5), seed=1)
-    return model, data, analysis
 
 
 def test_intervals_are_calibrated_on_validation_and_checked_on_the_backtest(
@@ -72,7 +55,7 @@ def test_evaluate_and_diagnose_log_leaderboard_diagnostics_and_plots(
     board = evaluation.leaderboard()
     assert [row["mse"] for row in board] == sorted(row["mse"] for row in board)
     assert set(board[0]) == {"model", "mse", "rmse", "mae", "r2", "smape", "mase"}
-    diagnose(model, data, evaluation, SMALL, tmp_path)
+    diagnose(model, data, SMALL, tmp_path)
 
     run_id = active_run.info.run_id
     logged = mlflow.get_run(run_id).data.metrics
