@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 DATA   ?= data/elnino_sst_monthly.csv
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint predict ui clean
+.PHONY: run test lint forecast predict ui clean
 
 UV_VERSION := 0.13.9
 
@@ -23,7 +23,11 @@ test: $(STAMP)  ## lint, type-check and run the whole test suite
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-predict: $(STAMP)  ## forecast the last 24 months with the champion
+forecast: $(STAMP)  ## the next year after the data with intervals, from the champion
+	$(VENV)/bin/lstm-pipeline forecast $(DATA) --model-uri models:/lstm-forecaster@champion \
+		--output forecast.csv
+
+predict: $(STAMP)  ## one-step backtest of the last 24 months with the champion
 	$(VENV)/bin/lstm-pipeline predict $(DATA) --model-uri models:/lstm-forecaster@champion \
 		--start 2009-01-01 --output predictions.csv
 
@@ -31,4 +35,4 @@ ui: $(STAMP)  ## MLflow UI on the local store
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000
 
 clean:
-	rm -rf mlflow.db mlartifacts model_store .prefect predictions.csv
+	rm -rf mlflow.db mlartifacts model_store .prefect predictions.csv forecast.csv

@@ -7,6 +7,10 @@ registered (``models:/<name>@challenger``), each forecast using only earlier tru
 Naive, seasonal naive, AutoETS, AutoARIMA and AutoTheta (statsforecast, the pipeline's own
 ``lstm_model/evaluation/baselines.py``) are fitted on the same first part and forecast the same
 points one step ahead without refitting.
+The same registered model is also scored at its horizon h (the default by cadence, or the
+config's): from every origin of the last 20 % with a whole path, the h-step path and its
+interval bounds from the SavedModel's signature, against every baseline's paths from the same
+origins (``lstm_model/evaluation/backtest.py``), with the empirical coverage of each level.
 MASE is scaled by the in-sample seasonal-naive MAE of the training part.
 
 Pass criterion (reported, not enforced): the LSTM beats seasonal naive on every series, is at or
@@ -44,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, machine, run_cli  # noqa: E402
 from bench.series import Series, load_catalogue  # noqa: E402
+from lstm_model.evaluation.backtest import baseline_paths, path_targets  # noqa: E402
 from lstm_model.evaluation.baselines import STATISTICAL, one_step_baselines  # noqa: E402
 
 # The benchmark's columns: the reference methods (drift is a pipeline baseline, not one of them).
@@ -122,8 +127,68 @@ def run_lstm(series: Series, n_train: int, work: Path, config: Path | None) -> d
         raise RuntimeError(f"{series.name}: {len(forecasts)} forecasts for {len(frame) - n_train}")
     return {
         "forecasts": forecasts,
+        "paths": registered_paths(work, series.name, frame["value"].to_numpy(dtype=float), n_train),
         "retrain_seconds": retrain.seconds,
         "blessed": "blessed:        yes" in retrain.stdout,
+    }
+
+
+def registered_paths(work: Path, name: str, values: np.ndarray, n_train: int) -> dict[str, Any]:
+    """The registered challenger's h-step paths and bounds from every test origin.
+
+    Args:
+        work: The retrain's folder (its default sqlite store and artifacts).
+        name: The registered model name.
+        values: The whole series.
+        n_train: Rows the retrain saw; origins start there.
+
+    Returns:
+        ``origins``, ``outputs`` (the serving signature's arrays: ``forecast`` (count, h),
+        ``lower_80``...) and ``horizon``.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{work / 'mlflow.db'}")
+    forecaster = mlflow.pyfunc.load_model(f"models:/{name}@challenger").unwrap_python_model()
+    horizon, warmup = forecaster.horizon, forecaster.warmup
+    origins = np.arange(max(n_train, warmup), len(values) - horizon + 1)
+    histories = values[origins[:, np.newaxis] - warmup + np.arange(warmup)][:, :, np.newaxis]
+    return {
+        "origins": origins,
+        "horizon": horizon,
+        "outputs": forecaster.serve_histories(histories),
+    }
+
+
+def path_record(
+    values: np.ndarray, n_train: int, season: int, paths: dict[str, Any]
+) -> dict[str, Any]:
+    """MASE over every step of every path for the LSTM and each baseline, and the coverage.
+
+    Returns:
+        ``horizon``, ``paths`` (count), ``scores`` (method -> MASE), ``coverage`` (level ->
+        share of the true values inside the bounds).
+    """
+    origins, horizon, outputs = paths["origins"], paths["horizon"], paths["outputs"]
+    baselines, _ = baseline_paths(values, n_train, season, origins, horizon, METHODS)
+    actual = path_targets(values, origins, horizon)
+    train = values[:n_train]
+    flat = actual.reshape(-1)
+    forecasts = {"lstm": outputs["forecast"], **baselines}
+    coverage = {}
+    for key in outputs:
+        if key.startswith("lower_"):
+            level = key.removeprefix("lower_").replace("_", ".")
+            upper = outputs["upper_" + key.removeprefix("lower_")]
+            coverage[level] = float(np.mean((outputs[key] <= actual) & (actual <= upper)))
+    return {
+        "horizon": int(horizon),
+        "paths": len(origins),
+        "scores": {
+            m: scores(flat, f.reshape(-1), train, season)["mase"] for m, f in forecasts.items()
+        },
+        "coverage": coverage,
     }
 
 
@@ -164,6 +229,7 @@ def evaluate(name: str, with_lstm: bool, config: Path | None = None) -> dict[str
             record["error"] = str(error)[-2000:]
             return record
         record["scores"]["lstm"] = scores(actual, lstm["forecasts"], train, series.season)
+        record["horizon"] = path_record(values, n_train, series.season, lstm["paths"])
         record["retrain_seconds"] = lstm["retrain_seconds"]
         record["blessed"] = lstm["blessed"]
         record.update(criterion(record["scores"]))
@@ -296,6 +362,51 @@ def catalogue_table(names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def horizon_table(records: dict[str, dict[str, Any]]) -> str:
+    """Markdown: MASE over the h-step paths per method, the ratio and the interval coverage."""
+    methods = ["lstm", "seasonal_naive", *STATISTICAL]
+    header = ["series", "h", "paths", *[COLUMNS[m] for m in methods]]
+    header += ["LSTM / best stat", "coverage 80 %", "coverage 95 %"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, r in records.items():
+        if "horizon" not in r:
+            continue
+        path = r["horizon"]
+        got = path["scores"]
+        best = min(got.get(m, math.inf) for m in STATISTICAL)
+        cells = [name, str(path["horizon"]), str(path["paths"])]
+        cells += [f"{got[m]:.3f}" if m in got else "–" for m in methods]
+        cells.append(f"{got['lstm'] / best:.3f}")
+        cells += [f"{100 * path['coverage'].get(level, math.nan):.0f}" for level in ("80", "95")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("MASE over every step of every path from the last 20 %; coverage: % of the true")
+    lines.append("values inside the model's conformal interval (nominal 80 and 95).")
+    return "\n".join(lines)
+
+
+def horizon_summary(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Issue 11's counts at the horizon: beats seasonal naive, within 10 % of the best
+    statistical model, coverage within 7 points of nominal at both levels."""
+    scored = {n: r["horizon"] for n, r in records.items() if "horizon" in r}
+    beats = within = covered = 0
+    for path in scored.values():
+        got = path["scores"]
+        best = min(got.get(m, math.inf) for m in STATISTICAL)
+        beats += got["lstm"] <= got["seasonal_naive"]
+        within += got["lstm"] <= MAX_RATIO * best
+        covered += all(
+            abs(100 * path["coverage"].get(level, math.nan) - float(level)) <= 7
+            for level in ("80", "95")
+        )
+    return {
+        "series": len(scored),
+        "beats_seasonal_naive": beats,
+        "within_10_percent_of_best": within,
+        "coverage_within_7_points": covered,
+    }
+
+
 def summary_line(result: dict[str, Any]) -> str:
     """One line with the three pass-criterion counts."""
     n = result["series"]
@@ -351,6 +462,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     if with_lstm:
         result["summary"] = summary(records)
+        result["horizon_summary"] = horizon_summary(records)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     filename = "accuracy.json" if with_lstm else "accuracy_baselines.json"
@@ -361,6 +473,9 @@ def main(argv: list[str] | None = None) -> None:
     print(models_table(records))
     if with_lstm:
         print("\n" + summary_line(result["summary"]))
+        print("\nAt the model's horizon:\n")
+        print(horizon_table(records))
+        print("\n" + json.dumps(result["horizon_summary"]))
 
 
 if __name__ == "__main__":

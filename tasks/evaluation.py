@@ -46,7 +46,7 @@ def interval_metrics(intervals: ConformalIntervals, backtest: Backtest) -> dict[
     """``test/coverage_80`` (share of backtest targets inside) and ``test/width_80`` (mean full
     width) per level: calibrated on validation, checked on the test part."""
     coverage = intervals.coverage(backtest.actual, backtest.forecasts["model"])
-    widths = intervals.mean_widths()
+    widths = intervals.mean_widths(backtest.forecasts["model"])
     metrics = {}
     for level in intervals.levels:
         metrics[f"test/coverage_{level_name(level)}"] = coverage[level]
@@ -60,8 +60,15 @@ def calibrate(model: keras.Model, data: PreparedData, config: PipelineConfig) ->
     whose step-k target is a validation row, the test part untouched)."""
     stage("calibrate")
     paths = path_forecasts(functools.partial(predict_windows, model), data.transform, data.values)
-    errors = calibration_errors(paths, data.target, *data.bounds.validation)
-    intervals = ConformalIntervals.calibrate(errors, config.forecast.levels)
+    # On the variance-stabilised scale (Box-Cox when the analysis chose it), where errors do
+    # not grow with the level; the bounds are transformed back.
+    stabilised = data.transform.stabilised
+    errors = calibration_errors(
+        stabilised(paths), stabilised(data.target), *data.bounds.validation
+    )
+    intervals = ConformalIntervals.calibrate(
+        errors, config.forecast.levels, data.transform.box_cox_lambda
+    )
     mlflow.log_dict(intervals.to_dict(), "evaluation/intervals.json")
     if intervals.undersized:
         get_run_logger().warning(
@@ -172,7 +179,7 @@ def diagnose(
     config: PipelineConfig,
     work_dir: Path,
 ) -> None:
-    """One-step residual tests and plots, and the perturbation sensitivity of every lookback step."""
+    """One-step residual tests and plots, and the sensitivity of every lookback step."""
     stage("diagnose")
     # One-step errors at every test row (not only the backtest's whole-path origins): the
     # residuals a well-specified model leaves uncorrelated.

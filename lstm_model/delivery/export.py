@@ -130,14 +130,14 @@ def export_saved_model(
     feature_scales = tf.constant(np.asarray(transform.feature_scales).reshape(1, 1, -1), tf.float64)
 
     lam = transform.box_cox_lambda
+    interval_lambda = None if intervals is None else intervals.box_cox_lambda
 
-    def box_cox(values: Any) -> Any:
+    def box_cox(values: Any, lam: float) -> Any:
         # Same arithmetic as lstm_model.analysis.variance.box_cox.
         floored = tf.maximum(values, POSITIVE_FLOOR)
         return tf.math.log(floored) if lam == 0 else (tf.pow(floored, lam) - 1.0) / lam
 
-    def inverse_box_cox(values: Any) -> Any:
-        assert lam is not None  # only called for a Box-Cox transform
+    def inverse_box_cox(values: Any, lam: float) -> Any:
         if lam == 0:
             return tf.exp(values)
         return tf.pow(tf.maximum(lam * values + 1.0, 0.0), 1.0 / lam)
@@ -145,7 +145,7 @@ def export_saved_model(
     def serve(history: Any) -> dict[str, Any]:
         target = history[:, :, 0]
         if lam is not None:
-            target = box_cox(target)
+            target = box_cox(target, lam)
         z = (tf.linalg.matmul(target, difference) - mean) / scale
         window = z[:, :, tf.newaxis]
         if features > 1:
@@ -160,11 +160,17 @@ def export_saved_model(
                 levels.append(path[:, step] + tf.linalg.matvec(recent, undifference))
             path = tf.stack(levels[order:], axis=1)
         if lam is not None:
-            path = inverse_box_cox(path)
+            path = inverse_box_cox(path, lam)
         outputs = {FORECAST_OUTPUT: path}
+        # Widths are symmetric on the scale they were calibrated on (ConformalIntervals.bounds).
+        centre = path if interval_lambda is None else box_cox(path, interval_lambda)
         for level, width in widths.items():
-            lower, upper = interval_outputs(level)
-            outputs[lower], outputs[upper] = path - width, path + width
+            lower, upper = centre - width, centre + width
+            if interval_lambda is not None:
+                lower = inverse_box_cox(lower, interval_lambda)
+                upper = inverse_box_cox(upper, interval_lambda)
+            names = interval_outputs(level)
+            outputs[names[0]], outputs[names[1]] = lower, upper
         return outputs
 
     def windows(window: Any) -> dict[str, Any]:

@@ -55,7 +55,7 @@ class LSTMForecaster(PythonModel):
         from lstm_model.delivery.export import load_serving, load_transform
 
         directory = context.artifacts["saved_model"]
-        self._serve = load_serving(directory)
+        self.serve_histories = load_serving(directory)
         transform = load_transform(directory)
         self.columns = list(transform.columns)
         self.warmup = transform.warmup
@@ -92,7 +92,7 @@ class LSTMForecaster(PythonModel):
         histories = np.lib.stride_tricks.sliding_window_view(
             values[:-1], self.warmup, axis=0
         ).transpose(0, 2, 1)
-        paths[self.warmup :] = self._serve(np.ascontiguousarray(histories))["forecast"]
+        paths[self.warmup :] = self.serve_histories(np.ascontiguousarray(histories))["forecast"]
         return paths
 
     def forecast(self, values: np.ndarray, steps: int) -> pd.DataFrame:
@@ -101,7 +101,7 @@ class LSTMForecaster(PythonModel):
             raise ValueError(f"steps must be between 1 and the model's horizon {self.horizon}")
         if len(values) < self.warmup:
             raise ValueError(f"the model needs the last {self.warmup} rows, got {len(values)}")
-        outputs = self._serve(np.ascontiguousarray(values[np.newaxis, -self.warmup :]))
+        outputs = self.serve_histories(np.ascontiguousarray(values[np.newaxis, -self.warmup :]))
         frame = {"step": np.arange(1, steps + 1), OUTPUT_COLUMN: outputs["forecast"][0, :steps]}
         for name in sorted(outputs, key=_level_order):
             if name.startswith("lower_"):

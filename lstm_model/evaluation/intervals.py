@@ -5,8 +5,11 @@ For each step k of the path, the absolute errors of forecasts the model made out
 part) are ranked, and the ``ceil((n + 1) * level)``-th smallest is the half-width at that level:
 with exchangeable errors the interval ``forecast +- width`` covers the truth with probability at
 least ``level`` (Vovk et al.; Stankeviciute et al. 2021 for per-step conformal forecasting).
-Widths are in original units and symmetric. The errors of step k are calibrated separately
-because they grow with k, so the intervals widen along the path as they should.
+Widths are symmetric on the scale the errors were measured on: original units, or the Box-Cox
+scale of a variance-stabilised series, where errors do not grow with the level; the bounds are
+then transformed back, so they widen where the series is high (and stay positive for a log).
+The errors of step k are calibrated separately because they grow with k, so the intervals
+widen along the path as they should.
 
 Why by hand: the rule is five lines of NumPy, and the forecasting libraries' conformal
 helpers (statsforecast's ``ConformalIntervals``, mapie) refit their own models on windows,
@@ -20,6 +23,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from lstm_model.analysis.variance import box_cox, inverse_box_cox
 
 DEFAULT_LEVELS = (80.0, 95.0)
 
@@ -64,23 +69,31 @@ class ConformalIntervals:
         calibration_sizes: Errors available at each step.
         undersized: Levels for which some step had fewer than ``100 / (100 - level) - 1``
             errors; their widths fall back to the largest error seen and may undercover.
+        box_cox_lambda: The Box-Cox lambda of the scale the errors (and widths) are on; None
+            for original units.
     """
 
     levels: tuple[float, ...]
     half_widths: tuple[tuple[float, ...], ...]
     calibration_sizes: tuple[int, ...]
     undersized: tuple[float, ...] = ()
+    box_cox_lambda: float | None = None
 
     @classmethod
     def calibrate(
-        cls, errors: np.ndarray, levels: tuple[float, ...] = DEFAULT_LEVELS
+        cls,
+        errors: np.ndarray,
+        levels: tuple[float, ...] = DEFAULT_LEVELS,
+        box_cox_lambda: float | None = None,
     ) -> ConformalIntervals:
         """Widths from out-of-sample errors.
 
         Args:
-            errors: (count, h) forecast errors (actual - forecast) in original units; NaN where a
-                path had no out-of-sample target at that step.
+            errors: (count, h) forecast errors (actual - forecast); NaN where a path had no
+                out-of-sample target at that step.
             levels: Coverage levels in percent, each in [1, 100).
+            box_cox_lambda: The Box-Cox lambda both were transformed with before taking the
+                errors; None when the errors are in original units.
 
         Returns:
             The calibrated intervals.
@@ -106,7 +119,13 @@ class ConformalIntervals:
             # Rank r is the r-th smallest error; past the last one, the largest error.
             rows = np.minimum(ranks, sizes) - 1
             widths.append(tuple(float(w) for w in ranked[rows, np.arange(len(sizes))]))
-        return cls(tuple(levels), tuple(widths), tuple(int(n) for n in sizes), tuple(undersized))
+        return cls(
+            tuple(levels),
+            tuple(widths),
+            tuple(int(n) for n in sizes),
+            tuple(undersized),
+            None if box_cox_lambda is None else float(box_cox_lambda),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Levels, half-widths per step, calibration sizes, for the run's artifacts."""
@@ -118,12 +137,17 @@ class ConformalIntervals:
         return len(self.calibration_sizes)
 
     def bounds(self, forecasts: np.ndarray) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-        """``level -> (lower, upper)`` around (count, h) forecast paths."""
+        """``level -> (lower, upper)`` around (count, h) forecast paths, original units."""
         paths = np.asarray(forecasts, dtype=float)
-        return {
-            level: (paths - np.asarray(width), paths + np.asarray(width))
-            for level, width in zip(self.levels, self.half_widths, strict=True)
-        }
+        lam = self.box_cox_lambda
+        centre = paths if lam is None else box_cox(paths, lam)
+        result = {}
+        for level, width in zip(self.levels, self.half_widths, strict=True):
+            lower, upper = centre - np.asarray(width), centre + np.asarray(width)
+            if lam is not None:
+                lower, upper = inverse_box_cox(lower, lam), inverse_box_cox(upper, lam)
+            result[level] = (lower, upper)
+        return result
 
     def coverage(self, actual: np.ndarray, forecasts: np.ndarray) -> dict[float, float]:
         """Share of the finite ``actual`` values inside each level's interval."""
@@ -135,9 +159,9 @@ class ConformalIntervals:
             result[level] = float(np.sum(inside & seen) / max(int(np.sum(seen)), 1))
         return result
 
-    def mean_widths(self) -> dict[float, float]:
-        """Mean full interval width (upper - lower) over the steps, per level."""
+    def mean_widths(self, forecasts: np.ndarray) -> dict[float, float]:
+        """Mean full interval width (upper - lower) around ``forecasts``, per level."""
         return {
-            level: float(2 * np.mean(width))
-            for level, width in zip(self.levels, self.half_widths, strict=True)
+            level: float(np.mean(upper - lower))
+            for level, (lower, upper) in self.bounds(forecasts).items()
         }

@@ -20,7 +20,15 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.accuracy import METHODS, criterion, summary, table  # noqa: E402
+from bench.accuracy import (  # noqa: E402
+    METHODS,
+    criterion,
+    horizon_summary,
+    horizon_table,
+    path_record,
+    summary,
+    table,
+)
 from bench.series import MAX_POINTS, RESERVED, load_catalogue  # noqa: E402
 from lstm_model.evaluation import baselines  # noqa: E402
 from lstm_model.evaluation.baselines import one_step_baselines  # noqa: E402
@@ -198,3 +206,29 @@ def test_pass_criterion_counts():
     records["d"] = _record(1.2, 1.1, (1.0, 1.0, 1.0))
     assert not summary(records)["passed"]
     assert "| a | monthly (12) |" in table(records, with_lstm=True)
+
+
+def test_path_record_scores_the_paths_and_the_coverage_of_each_level():
+    values = 10 + np.sin(np.arange(120) * 2 * np.pi / 12) + np.arange(120) * 0.05
+    origins = np.arange(96, 120 - 6 + 1)
+    truth = values[origins[:, np.newaxis] + np.arange(6)]
+    # Exact paths; the 80 % band misses every third value, the 95 % band none.
+    shift = np.where(np.arange(truth.size).reshape(truth.shape) % 3 == 0, 1.0, 0.0)
+    outputs = {
+        "forecast": truth,
+        "lower_80": truth - 0.5 + shift,
+        "upper_80": truth + 0.5 + shift,
+        "lower_95": truth - 1.0,
+        "upper_95": truth + 1.0,
+    }
+    record = path_record(values, 96, 12, {"origins": origins, "horizon": 6, "outputs": outputs})
+    assert record["horizon"] == 6 and record["paths"] == len(origins)
+    assert record["scores"]["lstm"] == 0.0
+    assert record["scores"]["seasonal_naive"] > 0
+    assert record["coverage"]["80"] == pytest.approx(2 / 3, abs=0.02)
+    assert record["coverage"]["95"] == 1.0
+    records = {"gen": {"horizon": record}}
+    counts = horizon_summary(records)
+    assert (counts["beats_seasonal_naive"], counts["within_10_percent_of_best"]) == (1, 1)
+    assert counts["coverage_within_7_points"] == 0  # 67 % is 13 points under 80 %
+    assert "| gen | 6 |" in horizon_table(records)

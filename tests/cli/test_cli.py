@@ -260,3 +260,47 @@ def test_cli_exits_2_for_bad_input(tmp_path, monkeypatch, capsys, rows, header, 
     assert code == 2 and "bad.csv" in err and expected in err
     assert_only_the_message(err)
     assert not (tmp_path / "model_store").exists()
+
+
+def test_forecast_writes_the_next_steps_with_intervals(workspace, tmp_path, capsys):
+    """``forecast`` writes the h steps after the file's last row, bounds from the SavedModel."""
+    from lstm_model.delivery.export import export_saved_model
+    from lstm_model.delivery.pyfunc import log_forecaster
+    from lstm_model.evaluation.intervals import ConformalIntervals
+    from lstm_model.modeling.forecast import path_forecasts
+    from lstm_model.modeling.network import Architecture, build_lstm
+    from lstm_model.modeling.preparation import prepare
+    from lstm_model.tracking import configure_tracking
+
+    series = make_series(80)
+    values = series["value"].to_numpy()
+    data = prepare(values, 1, 6, 0.15, 0.15, horizon=4)
+    model = build_lstm(6, 1, Architecture(units=4), seed=3, horizon=4)
+    errors = np.arange(1, 21)[:, np.newaxis] * np.array([1.0, 2.0, 3.0, 4.0])
+    intervals = ConformalIntervals.calibrate(errors, (80.0, 95.0))
+    directory = export_saved_model(model, data.transform, tmp_path / "paths", intervals)
+    configure_tracking(None, "lstm-pipeline")
+    with mlflow.start_run():
+        log_forecaster(
+            directory, "cli-paths", values[:20], {"blessed": "true", "blessing_reason": "test"}
+        )
+    series.to_csv(workspace / "paths.csv", index=False)
+    uri = ["--model-uri", "models:/cli-paths@challenger"]
+
+    assert main(["forecast", "paths.csv", *uri, "--output", "future.csv"]) == 0
+    future = pd.read_csv(workspace / "future.csv", parse_dates=["timestamp"])
+    assert list(future.columns) == ["timestamp", "prediction", "lo-80", "hi-80", "lo-95", "hi-95"]
+    last = series["timestamp"].iloc[-1]
+    assert list(future["timestamp"]) == list(pd.date_range(last, periods=5, freq="MS")[1:])
+    expected = path_forecasts(lambda w: model.predict(w, verbose=0), data.transform, values)[-1]
+    np.testing.assert_allclose(future["prediction"], expected, rtol=1e-5)
+    np.testing.assert_allclose(future["hi-95"] - future["prediction"], intervals.half_widths[1])
+
+    assert main(["forecast", "paths.csv", *uri, "--horizon", "2", "--output", "two.csv"]) == 0
+    assert len(pd.read_csv(workspace / "two.csv")) == 2
+    capsys.readouterr()
+    assert main(["forecast", "paths.csv", *uri, "--horizon", "9", "--output", "x.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "--horizon 9" in err and "at most 4" in err
+    assert_only_the_message(err)
+    assert not (workspace / "x.csv").exists()

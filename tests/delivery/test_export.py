@@ -73,6 +73,17 @@ def test_path_and_intervals_come_out_of_the_saved_model_in_a_fresh_process(tmp_p
     assert np.all(widths > served["upper_80"] - served["lower_80"])
     np.testing.assert_allclose(widths[0], 2 * np.asarray(intervals.half_widths[1]))
 
+    # Widths calibrated on the Box-Cox scale come back asymmetric, as intervals.bounds says.
+    on_scale = ConformalIntervals.calibrate(errors * 0.05, (80,), box_cox_lambda=0.5)
+    directory = export_saved_model(model, data.transform, tmp_path / "scaled", on_scale)
+    verify_export(directory, model, data.transform, values, count=30, intervals=on_scale)
+    with FreshTensorFlow() as fresh:
+        served = fresh.serve(directory, data.transform.histories(values)[-3:])
+    lower, upper = on_scale.bounds(served["forecast"])[80]
+    np.testing.assert_allclose(served["lower_80"], lower, rtol=1e-9)
+    above, below = upper - served["forecast"], served["forecast"] - lower
+    assert np.all(above > below)
+
 
 def test_verification_refuses_an_export_whose_preprocessing_differs(trained, tmp_path):
     model, data, _ = trained

@@ -70,3 +70,26 @@ def test_missing_errors_and_bad_levels():
         ConformalIntervals.calibrate(errors, (0.95,))
     with pytest.raises(ValueError, match="at least one"):
         ConformalIntervals.calibrate(np.full((3, 2), np.nan))
+
+
+def test_widths_on_the_log_scale_follow_a_growing_level():
+    """Multiplicative errors: calibrated on the log scale on an early, low part, the bounds
+    scale with the level and still cover a later part at twice the level; widths in original
+    units from the same early errors do not."""
+    rng = np.random.default_rng(3)
+    n = 6_000
+    log_level = np.log(100) + np.linspace(0, np.log(4), n)
+    values = np.exp(log_level + rng.normal(0, 0.1, n))
+    forecasts = np.exp(log_level)[:, np.newaxis]  # the known level, one step
+    actual = values[:, np.newaxis]
+    early, late = slice(0, n // 3), slice(2 * n // 3, n)
+    on_log = ConformalIntervals.calibrate(
+        np.log(actual[early]) - np.log(forecasts[early]), (80, 95), box_cox_lambda=0.0
+    )
+    coverage = on_log.coverage(actual[late], forecasts[late])
+    assert coverage[80] == pytest.approx(0.80, abs=0.03)
+    assert coverage[95] == pytest.approx(0.95, abs=0.03)
+    lower, upper = on_log.bounds(forecasts[late][:1])[95]
+    assert upper - forecasts[late][0] > forecasts[late][0] - lower  # asymmetric, as a log is
+    in_units = ConformalIntervals.calibrate(actual[early] - forecasts[early], (80, 95))
+    assert in_units.coverage(actual[late], forecasts[late])[80] < 0.6
