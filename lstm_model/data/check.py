@@ -3,7 +3,9 @@
 The command line calls this before it imports TensorFlow or starts Prefect's server, so a
 bad file is rejected in seconds with the same message the flow's tasks would give; the flow's
 ``load-data`` and ``validate-data`` tasks then repeat it (GX is imported by then, so that
-costs a fraction of a second) to publish the reports to MLflow and Prefect.
+costs a fraction of a second) to publish the reports to MLflow and Prefect. The suites are
+evaluated with pandas first (:mod:`lstm_model.data.rules`): a file whose values break them is
+rejected before the seconds that importing GX takes.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def check_series(path: str | Path, config: PipelineConfig) -> CheckedSeries:
             expectation failed (``DataValidationError``, every failure listed).
     """
     frame, ingestion = read_series(path, config)
+    validate_frame(frame, config, source=str(path), early=True).raise_for_failures()
     validation = validate_frame(frame, config, source=str(path))
     validation.raise_for_failures()
     return CheckedSeries(frame, ingestion, validation)

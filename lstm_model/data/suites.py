@@ -40,13 +40,14 @@ def gx_module() -> Any:
     return gx
 
 
-def load_suite(
+def read_suite(
     path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
-) -> Any:
+) -> dict[str, Any]:
     """Read a suite JSON and bind its ``{time_column}`` / ``{target}`` column templates.
 
-    An expectation with ``meta.each_feature: true`` is applied to the target and to every
-    exogenous column: one copy per column.
+    Needs no GX: the CLI's early check (:mod:`lstm_model.data.rules`) evaluates the same
+    definitions before GX is imported. An expectation with ``meta.each_feature: true`` is
+    applied to the target and to every exogenous column: one copy per column.
 
     Args:
         path: The suite file (``json.dump(suite.to_json_dict())`` output, or hand-written).
@@ -55,10 +56,10 @@ def load_suite(
         exogenous: Feature columns that ``each_feature`` expectations also check.
 
     Returns:
-        A ``great_expectations.ExpectationSuite``.
+        The suite as a dict (``name``, ``expectations`` with bound kwargs and an ``id`` each).
 
     Raises:
-        PipelineInputError: Missing file, invalid JSON or invalid suite.
+        PipelineInputError: Missing file, invalid JSON, or no list of expectations.
     """
     path = Path(path)
     try:
@@ -86,12 +87,43 @@ def load_suite(
             for each in [bool((item.get("meta") or {}).get("each_feature"))]
             for column in ([target, *exogenous] if each else [target])
         ]
+    except (AttributeError, TypeError) as error:  # not a dict, or expectations not a list
+        raise _invalid(path, error) from error
+    return dict(data)
+
+
+def load_suite(
+    path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
+) -> Any:
+    """:func:`read_suite` as a ``great_expectations.ExpectationSuite``.
+
+    Raises:
+        PipelineInputError: Missing file, invalid JSON or invalid suite.
+    """
+    data = read_suite(path, time_column, target, exogenous)
+    try:
         return gx_module().ExpectationSuite(**data)
     except Exception as error:  # GX raises pydantic, TypeError and its own errors here
-        raise PipelineInputError(
-            f"Expectation suite {path} is not a valid GX 1.x suite: {error}. It needs a 'name' "
-            "and a list of 'expectations', each with a 'type' and 'kwargs'."
-        ) from error
+        raise _invalid(Path(path), error) from error
+
+
+def policy_severity(meta: dict[str, Any] | None, outliers: str) -> str | None:
+    """The severity data.outliers gives an expectation marked ``meta.policy: outliers``.
+
+    Returns:
+        'warning' under ``outliers='warn'``, 'critical' under 'fail'; None for expectations
+        without that policy (they keep their own severity).
+    """
+    if (meta or {}).get("policy") != "outliers":
+        return None
+    return "warning" if outliers == "warn" else "critical"
+
+
+def _invalid(path: Path, error: Exception) -> PipelineInputError:
+    return PipelineInputError(
+        f"Expectation suite {path} is not a valid GX 1.x suite: {error}. It needs a 'name' "
+        "and a list of 'expectations', each with a 'type' and 'kwargs'."
+    )
 
 
 def _bind(value: Any, templates: dict[str, str]) -> Any:

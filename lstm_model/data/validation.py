@@ -7,7 +7,8 @@ as ``min_value``, never in ``column``; those values (``min_rows``, ``non_finite_
 passed to GX as suite parameters at validation time.
 
 Each failure is reported with up to five (file line, value) examples, taken from GX's
-``partial_unexpected_index_list``.
+``partial_unexpected_index_list``. ``early=True`` evaluates the same suites with pandas
+(:mod:`lstm_model.data.rules`) without importing GX, for a quick first pass.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 from lstm_model.config import MIN_TRAIN_WINDOWS, PipelineConfig
-from lstm_model.data.cadence import infer_cadence
-from lstm_model.data.policies import outlier_bounds
 from lstm_model.data.report import ExpectationOutcome, ValidationReport
-from lstm_model.data.source import MAX_EXAMPLES, file_line
-from lstm_model.data.suites import BASE_SUITE_PATH, gx_module, load_suite
+from lstm_model.data.rules import SuiteInput, decide, outcome, suite_input
+from lstm_model.data.suites import (
+    BASE_SUITE_PATH,
+    gx_module,
+    load_suite,
+    policy_severity,
+    read_suite,
+)
 
 __all__ = [
     "BASE_SUITE_PATH",
@@ -42,15 +45,6 @@ __all__ = [
 
 # Ask GX for more unexpected rows than we show, so the examples are not cut by GX.
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
-# Fallback advice per expectation type, for user suites whose expectations carry no meta.fix.
-_FIX_BY_TYPE = {
-    "expect_column_to_exist": "add the column, or set data.time_column / data.target to its name",
-    "expect_column_values_to_not_be_null": "fill in or remove the rows with missing values",
-    "expect_column_values_to_be_unique": "each timestamp must appear once: remove the duplicates",
-    "expect_column_values_to_be_in_type_list": "remove or fix the non-numeric values",
-    "expect_column_values_to_not_be_in_set": "remove or replace the listed values",
-    "expect_table_row_count_to_be_between": "provide at least {min_rows} rows",
-}
 
 
 def required_rows(config: PipelineConfig) -> tuple[int, str]:
@@ -84,7 +78,7 @@ def required_rows(config: PipelineConfig) -> tuple[int, str]:
 
 
 def validate_frame(
-    frame: pd.DataFrame, config: PipelineConfig, source: str | Path = ""
+    frame: pd.DataFrame, config: PipelineConfig, source: str | Path = "", *, early: bool = False
 ) -> ValidationReport:
     """Validate a loaded series with the base suite plus ``data.extra_suites``.
 
@@ -92,6 +86,8 @@ def validate_frame(
         frame: The series from ingestion (``[time_column, target, *exogenous]``).
         config: Column names, policies, extra suites and the bounds behind the row minimum.
         source: The file the series came from, named in messages.
+        early: Evaluate the suites with pandas only, without importing GX
+            (:mod:`lstm_model.data.rules`): the quick first pass of a command.
 
     Returns:
         The report; call ``raise_for_failures()`` to stop on a failure.
@@ -109,6 +105,7 @@ def validate_frame(
         outliers=data.outliers,
         outlier_threshold=data.outlier_threshold,
         min_rows_reason=reason,
+        early=early,
     )
 
 
@@ -125,6 +122,7 @@ def validate_series(
     outliers: str = "warn",
     outlier_threshold: float = 8.0,
     min_rows_reason: str = "data.min_rows",
+    early: bool = False,
 ) -> ValidationReport:
     """Run GX expectation suites on the series, with an ephemeral (in-memory) GX context.
 
@@ -141,38 +139,30 @@ def validate_series(
         outliers: 'warn' (outlier-bounds failures are warnings) or 'fail'.
         outlier_threshold: Robust z-score of the outlier bounds.
         min_rows_reason: Why ``min_rows`` rows are needed, for the message.
+        early: Decide with pandas, without GX, only the expectations it decides as GX
+            would (:mod:`lstm_model.data.rules`); a passing early report still needs GX.
 
     Returns:
-        The report, with GX's rendered HTML Data Docs page in ``html``.
+        The report, with GX's rendered HTML Data Docs page in ``html`` (not when early).
 
     Raises:
         PipelineInputError: A suite file is missing or is not a valid GX suite.
     """
-    gx = gx_module()
-    columns = [target, *exogenous]
     paths = [suite_path or BASE_SUITE_PATH, *extra_suites]
-    suites = [load_suite(path, time_column, target, exogenous) for path in paths]
+    inputs = suite_input(
+        frame, time_column, target, exogenous, min_rows, min_rows_reason, outlier_threshold
+    )
+    if early:
+        suites = [read_suite(path, time_column, target, exogenous) for path in paths]
+        return _early_report(suites, inputs, outliers, str(source))
+    gx = gx_module()
+    loaded = [load_suite(path, time_column, target, exogenous) for path in paths]
     suite = gx.ExpectationSuite(
-        name="+".join(item.name for item in suites),
-        expectations=[copy.copy(e) for item in suites for e in item.expectations],
+        name="+".join(item.name for item in loaded),
+        expectations=[copy.copy(e) for item in loaded for e in item.expectations],
     )
     for expectation in suite.expectations:
-        if (expectation.meta or {}).get("policy") == "outliers":
-            expectation.severity = "warning" if outliers == "warn" else "critical"
-    checked = _checkable(frame, columns)
-    steps_column = f"{time_column}__steps"
-    if time_column in checked.columns:
-        checked[steps_column] = _grid_steps(checked[time_column])
-    parameters: dict[str, Any] = {
-        "time_column": time_column,
-        "target": target,
-        "min_rows": min_rows,
-        "min_rows_reason": min_rows_reason,
-        "non_finite_values": [math.inf, -math.inf],
-    }
-    for column in columns:
-        low, high = outlier_bounds(checked.get(column, pd.Series(dtype=float)), outlier_threshold)
-        parameters[f"outlier_low__{column}"], parameters[f"outlier_high__{column}"] = low, high
+        expectation.severity = policy_severity(expectation.meta, outliers) or expectation.severity
 
     context = gx.get_context(mode="ephemeral")
     # Else tqdm prints "Calculating Metrics" bars to stderr for every validation.
@@ -183,18 +173,15 @@ def validate_series(
         context.data_sources.add_pandas("series")
         .add_dataframe_asset("series")
         .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": checked.reset_index(drop=True)})
+        .get_batch(batch_parameters={"dataframe": inputs.checked.reset_index(drop=True)})
     )
-    result = batch.validate(suite, expectation_parameters=parameters, result_format=_RESULT_FORMAT)
-
-    # Messages count rows by the loader's data-row numbers; any other index counts by position.
-    row_numbers = (
-        list(checked.index) if is_integer_dtype(checked.index) else list(range(len(checked)))
+    result = batch.validate(
+        suite, expectation_parameters=inputs.parameters, result_format=_RESULT_FORMAT
     )
     # GX returns results in its own order (failed metrics first): report them in suite order.
     order = {expectation.id: position for position, expectation in enumerate(suite.expectations)}
     results = sorted(result.results, key=lambda item: order.get(item.expectation_config.id, 0))
-    outcomes = [_outcome(item, checked, row_numbers, parameters) for item in results]
+    outcomes = [_outcome(item, inputs) for item in results]
     critical = [o for o in outcomes if not o.success and o.severity != "warning"]
     return ValidationReport(
         success=not critical,
@@ -207,21 +194,53 @@ def validate_series(
     )
 
 
-def _grid_steps(times: pd.Series) -> np.ndarray:
-    """Steps of the inferred cadence from the previous row (1 = regular; -1 = no cadence)."""
-    steps = np.ones(len(times))
-    present = times.notna().to_numpy()
-    if present.sum() < 3:
-        return steps
-    cadence = infer_cadence(times[present])
-    if cadence is None:
-        steps[1:] = -1
-        return steps
-    positions = cadence.positions(times[present])
-    present_steps = np.ones(int(present.sum()))
-    present_steps[1:] = np.diff(positions)
-    steps[present] = present_steps
-    return steps
+def _early_report(
+    suites: Sequence[Mapping[str, Any]], inputs: SuiteInput, outliers: str, source: str
+) -> ValidationReport:
+    """Evaluate the suites (from ``read_suite``) with pandas; an expectation it cannot decide
+    as GX would is left out (GX decides it after).
+
+    Args:
+        suites: The suite dicts, bound to the columns.
+        inputs: The prepared series.
+        outliers: data.outliers: 'warn' makes the outlier expectation a warning.
+        source: The file, named in messages.
+
+    Returns:
+        A report of the decided expectations (no GX result, no HTML).
+    """
+    outcomes = []
+    for suite in suites:
+        for item in suite.get("expectations", []):
+            verdict = decide(item, inputs)
+            if verdict is not None:
+                severity = policy_severity(item.get("meta"), outliers) or str(
+                    item.get("severity") or "critical"
+                )
+                outcomes.append(
+                    outcome(
+                        item,
+                        inputs,
+                        success=verdict.success,
+                        positions=verdict.positions,
+                        unexpected_count=len(verdict.positions),
+                        observed=verdict.observed,
+                        severity=severity,
+                    )
+                )
+    passed = sum(o.success for o in outcomes)
+    return ValidationReport(
+        success=not [o for o in outcomes if not o.success and o.severity != "warning"],
+        outcomes=outcomes,
+        statistics={
+            "evaluated_expectations": len(outcomes),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(outcomes) - passed,
+        },
+        raw={},
+        source=source,
+        suite_name="+".join(str(suite.get("name")) for suite in suites),
+    )
 
 
 def _data_docs_html(result: Any) -> str:
@@ -240,60 +259,22 @@ def _data_docs_html(result: Any) -> str:
         return f"<html><body><p>Data Docs could not be rendered: {error}</p></body></html>"
 
 
-def _checkable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """The frame as GX should see it: each value column either numeric or an object column.
-
-    pandas reads a column with a single bad cell (``"12,3"``) entirely as text. Turning the
-    cells that are numbers into numbers, and keeping the others as written, lets the type
-    check name exactly the bad cells instead of every row.
-    """
-    checked = frame.copy()
-    for name in columns:
-        if name not in frame.columns:
-            continue  # expect_column_to_exist reports it
-        column = checked[name]
-        if is_numeric_dtype(column) and not is_bool_dtype(column):
-            if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
-                # Nullable Int64/Float64: pd.NA becomes NaN, which the null check understands.
-                checked[name] = column.astype("float64")
-            continue
-        as_object = column.astype(object)
-        parsed = pd.to_numeric(as_object, errors="coerce")
-        checked[name] = as_object.where(parsed.isna(), parsed.astype(object))
-    return checked
-
-
-def _outcome(
-    item: Any, checked: pd.DataFrame, row_numbers: list[Any], parameters: dict[str, Any]
-) -> ExpectationOutcome:
+def _outcome(item: Any, inputs: SuiteInput) -> ExpectationOutcome:
     """Turn one GX ExpectationValidationResult into an ExpectationOutcome."""
     config = item.expectation_config
-    column = config.kwargs.get("column")
     result = item.result or {}
-    positions = result.get("partial_unexpected_index_list") or []
-    examples = []
-    time_column = parameters["time_column"]
-    for position in positions[:MAX_EXAMPLES]:
-        row = row_numbers[int(position)]
-        value = checked[column].iloc[int(position)] if column in checked.columns else None
-        if column == f"{time_column}__steps":
-            # A derived column: show the timestamp and what its step means instead.
-            stamp = checked[time_column].iloc[int(position)].isoformat()
-            value = (
-                f"{stamp} (no regular frequency)"
-                if value is not None and value < 0
-                else f"{stamp} ({value:g} step(s) after the previous row)"
-            )
-        examples.append((file_line(row), value))
-    fix = (config.meta or {}).get("fix") or _FIX_BY_TYPE.get(config.type, "")
-    return ExpectationOutcome(
-        expectation=config.type,
-        column=column,
+    expectation = {
+        "type": config.type,
+        "kwargs": config.kwargs,
+        "meta": config.meta,
+        "description": config.description,
+    }
+    return outcome(
+        expectation,
+        inputs,
         success=bool(item.success),
+        positions=result.get("partial_unexpected_index_list") or [],
         unexpected_count=int(result.get("unexpected_count") or 0),
-        examples=examples,
-        description=config.description or "",
-        fix=fix.format_map(_Defaulting(parameters)),
         observed=result.get("observed_value"),
         error=_exception_message(item.exception_info),
         severity=str(getattr(config.severity, "value", config.severity) or "critical"),
@@ -316,10 +297,3 @@ def _progress_bars_off() -> Any:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     return ProgressBarsConfig(globally=False)
-
-
-class _Defaulting(dict[str, Any]):
-    """format_map that leaves unknown ``{names}`` in advice text as they are."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
