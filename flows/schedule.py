@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lstm_model.config import PipelineConfig
 from lstm_model.errors import PipelineInputError
+from lstm_model.redact import redact
 
 ONE_RUN_AT_A_TIME = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 
@@ -48,8 +49,20 @@ def retrain_deployment(
         A ``RunnerDeployment`` (``.apply()`` registers it; ``prefect.serve`` runs it).
 
     Raises:
-        PipelineInputError: Missing data file, bad cron or time zone.
+        PipelineInputError: Missing data file, bad cron or time zone, or credentials in
+            ``registry.tracking_uri``.
     """
+    uri = config.registry.tracking_uri
+    if uri is not None and redact(uri) != uri:
+        # A deployment's parameters live in Prefect's database, so they carry the redacted
+        # URI (see RegistryConfig): the runs could not log in with it.
+        raise PipelineInputError(
+            f"registry.tracking_uri ({redact(uri)}) carries credentials, and a schedule keeps "
+            "its parameters in Prefect's database, where secrets must not go. Remove them "
+            "from the configuration and give them to the process that serves the schedule: "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) "
+            "in its environment, or the whole URI in MLFLOW_TRACKING_URI."
+        )
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron

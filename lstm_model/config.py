@@ -10,7 +10,9 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+
+from lstm_model.redact import redact
 
 # Fewest training windows worth fitting an LSTM on: validation's row minimum, the window cut
 # and every walk-forward fold check it.
@@ -221,6 +223,12 @@ class RegistryConfig(_Section):
         description="Seconds to wait for the model's registry lock, held by another retrain "
         "or promotion of the same model during push (and deployment) and promotion.",
     )
+
+    @field_serializer("tracking_uri", when_used="json")
+    def _without_credentials(self, uri: str | None) -> str | None:
+        # JSON is how a config leaves the process (Prefect's flow-run parameters, MLflow
+        # params, fingerprints): user:password@ and tokens stay in memory only.
+        return None if uri is None else redact(uri)
 
 
 class EvaluationConfig(_Section):

@@ -14,6 +14,7 @@ import os
 import re
 import traceback
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 # scheme://user:password@host -> scheme://***@host (a bare user@ is masked too).
@@ -57,6 +58,20 @@ def redact(text: str) -> str:
         if len(value) >= _MIN_SECRET_LENGTH:
             text = text.replace(value, MASK)
     return text
+
+
+def public_url(url: str) -> str:
+    """``url`` as a link for people: without ``user:password@`` and without its query string.
+
+    Args:
+        url: An ``http(s)://`` URL, e.g. a tracking server's.
+
+    Returns:
+        scheme://host[:port]/path, with no trailing slash.
+    """
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def install_log_redaction() -> None:

@@ -22,6 +22,7 @@ from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
 from lstm_model.progress import ProgressEvent, report
+from lstm_model.redact import public_url
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ def run_url(run: mlflow.ActiveRun) -> str:
         (``mlflow ui`` on the local store) serves it.
     """
     uri = mlflow.get_tracking_uri()
-    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    # The link is stored (a Prefect artifact) and shown: never with the server's credentials.
+    base = public_url(uri) if uri.startswith(("http://", "https://")) else LOCAL_UI
     # MLflow 3.17's UI picks GenAI or model training from a browser-wide toggle (default
     # GenAI), not from the experiment's kind tag; the query parameter selects training.
     return (

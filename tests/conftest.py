@@ -53,29 +53,48 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_server(command: list[str], probe: str, timeout: float) -> subprocess.Popen:
+    """Start a server process and wait until ``probe`` answers over HTTP."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(probe, timeout=2)
+            return process
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"{' '.join(command[:4])} did not start") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's server on 127.0.0.1, spoken to over real HTTP by boto3."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    process = start_server(command, f"{url}/moto-api/", 30)
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """``mlflow server`` on 127.0.0.1 with its own sqlite store and artifact folder."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        *(sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)),
+        *("--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"),
+        *("--artifacts-destination", str(root / "artifacts"), "--workers", "1"),
+    ]
+    process = start_server(command, f"{base}/health", 120)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -16,7 +13,7 @@ from pathlib import Path
 import keras
 import mlflow
 import pytest
-from conftest import free_port, make_series
+from conftest import make_series
 from mlflow.models import Model
 
 from flows.retrain import retrain
@@ -28,47 +25,6 @@ def _get(base: str, path: str, **params: str) -> dict:
     query = urllib.parse.urlencode(params)
     with urllib.request.urlopen(f"{base}/api/2.0/mlflow/{path}?{query}", timeout=30) as answer:
         return json.load(answer)
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    """``mlflow server`` on 127.0.0.1 with its own sqlite store and artifact folder."""
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{root / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(root / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/health", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("mlflow server did not start") from None
-            time.sleep(0.5)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

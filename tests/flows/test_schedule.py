@@ -104,3 +104,14 @@ def test_schedule_command_without_a_server_exits_2_with_instructions(csv, capsys
     err = capsys.readouterr().err
     assert err.startswith("error: schedule needs a running Prefect server")
     assert "prefect server start" in err and "PREFECT_API_URL=" in err
+
+
+def test_schedule_refuses_credentials_in_the_tracking_uri(csv, tmp_path, capsys):
+    password = "pw-5Rt8sLk2Zq"
+    config = tmp_path / "config.json"
+    config.write_text(f'{{"registry": {{"tracking_uri": "http://ops:{password}@127.0.0.1:5000"}}}}')
+    code = main(["schedule", str(csv), "--cron", "0 3 * * 1", "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "registry.tracking_uri (http://***@127.0.0.1:5000) carries credentials" in err
+    assert "MLFLOW_TRACKING_PASSWORD" in err and password not in err
