@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from flows.api_server import prefect_api
+from flows.api_server import prefect_api, stop_stale_servers
 from flows.cli.config import load_config, override
 from flows.cli.console import Terminal
 
@@ -49,7 +49,9 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable]:
     schedule.add_argument("--push-uri", help="s3://bucket/prefix")
     schedule.add_argument("--config", help="JSON file with any PipelineConfig fields")
     doctor = commands.add_parser(
-        "doctor", help="mark dead RUNNING runs FAILED; report untagged versions, bad aliases"
+        "doctor",
+        help="stop Prefect servers of killed commands; mark dead RUNNING runs FAILED; report "
+        "untagged versions, bad aliases",
     )
     doctor.add_argument(
         "--stale-hours",
@@ -92,7 +94,7 @@ def _doctor(args: argparse.Namespace, terminal: Terminal) -> None:
     from lstm_model.redact import redact
 
     uri = use_registry()
-    findings = examine(args.stale_hours)
+    findings = stop_stale_servers() + examine(args.stale_hours)
     for finding in findings:
         state = "fixed" if finding.fixed else "found"
         print(f"{state}: {finding.kind}: {finding.subject} {finding.detail}", file=terminal.out)

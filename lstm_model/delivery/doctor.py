@@ -89,14 +89,15 @@ def _stale_runs(client: MlflowClient, stale_after_hours: float) -> list[Finding]
 def _dead(run: Run, stale_after_hours: float) -> bool:
     tags = run.data.tags
     if tags.get(HOST_TAG) == socket.gethostname() and tags.get(PID_TAG, "").isdigit():
-        return not _alive(int(tags[PID_TAG]))
+        return not process_alive(int(tags[PID_TAG]))
     if _PARENT_TAG in tags:
         return False  # decided by its parent
     age_hours = (time.time() * 1000 - run.info.start_time) / 3_600_000
     return bool(age_hours > stale_after_hours)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
