@@ -11,12 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The process's own peak RSS in KB: VmHWM, the high-water mark of its memory map (Linux).
+# Not ru_maxrss: a child started by a big parent reports the parent's peak, because Linux
+# carries the larger of both across exec (a bench process holding TensorFlow showed ~1 GB).
+PEAK_RSS_KB = (
+    "next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM'))"
+)
 # Runs the CLI in-process and reports the process's own peak RSS on exit.
 CLI = [
     sys.executable,
     "-c",
-    "import atexit, resource, sys; atexit.register(lambda: print('PEAK_RSS_KB=%d' % "
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); "
+    "import atexit, sys; atexit.register(lambda: print('PEAK_RSS_KB=%d' % "
+    f"{PEAK_RSS_KB}, file=sys.stderr)); "
     "from flows.cli.main import main; sys.exit(main())",
 ]
 
