@@ -149,6 +149,8 @@ def main() -> None:
     parser.add_argument("--command", help="another lstm-pipeline to measure (default: this one)")
     args = parser.parse_args()
     command = shlex.split(args.command) if args.command else [sys.executable, "-m", "flows.cli"]
+    # The machine may be shared: the load average says how far to trust the seconds.
+    load_before = os.getloadavg()[0]
     results = {
         "machine": machine(),
         "command": " ".join(command),
@@ -156,7 +158,10 @@ def main() -> None:
         "models_list": bench_models_list(command, args.repeats),
         "retrain": bench_retrain_overhead(command, args.repeats),
     }
-    print(f"{results['machine']}\n\n| measurement | result |\n|---|---|")
+    results["load_average"] = [load_before, os.getloadavg()[0]]
+    print(f"{results['machine']}; load average {load_before:.2f} before, ", end="")
+    print(f"{results['load_average'][1]:.2f} after")
+    print("\n| measurement | result |\n|---|---|")
     for name, row in results["bad_files"].items():
         lines = row["stderr_lines"]
         print(
