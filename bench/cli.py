@@ -2,6 +2,7 @@
 before its flow starts and after it ends.
 
     .venv/bin/python bench/cli.py [--repeats 3] [--command "/other/.venv/bin/lstm-pipeline"]
+                                  [--only bad_files ...]
 
 ``--command`` measures another build the same way (e.g. the previous release, for a before /
 after table). Prints a Markdown table and writes ``bench/results/cli.json``. Run it on a quiet
@@ -51,6 +52,11 @@ BAD_FILES = {
     "misspelled column": lambda rows: ["timestamp,vaule", *rows],
     "gap": lambda rows: ["timestamp,value", *rows[:30], *rows[33:]],
     "too short": lambda rows: ["timestamp,value", *rows[:12]],
+    "duplicate timestamp": lambda rows: ["timestamp,value", *rows, rows[40]],
+    "infinity": lambda rows: ["timestamp,value", *rows[:-1], "2009-12-01,inf"],
+    "constant": lambda rows: ["timestamp,value", *(row.split(",")[0] + ",5" for row in rows)],
+    "unparseable timestamp": lambda rows: ["timestamp,value", *rows[:-1], "someday,1.0"],
+    "header only": lambda rows: ["timestamp,value"],
 }
 
 
@@ -147,31 +153,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--command", help="another lstm-pipeline to measure (default: this one)")
+    parts = {
+        "bad_files": bench_bad_files,
+        "models_list": bench_models_list,
+        "retrain": bench_retrain_overhead,
+    }
+    parser.add_argument("--only", action="append", choices=list(parts), help="these parts only")
     args = parser.parse_args()
     command = shlex.split(args.command) if args.command else [sys.executable, "-m", "flows.cli"]
     # The machine may be shared: the load average says how far to trust the seconds.
     load_before = os.getloadavg()[0]
-    results = {
-        "machine": machine(),
-        "command": " ".join(command),
-        "bad_files": bench_bad_files(command, args.repeats),
-        "models_list": bench_models_list(command, args.repeats),
-        "retrain": bench_retrain_overhead(command, args.repeats),
-    }
+    results = {"machine": machine(), "command": " ".join(command)}
+    for name in args.only or list(parts):
+        results[name] = parts[name](command, args.repeats)
     results["load_average"] = [load_before, os.getloadavg()[0]]
     print(f"{results['machine']}; load average {load_before:.2f} before, ", end="")
     print(f"{results['load_average'][1]:.2f} after")
     print("\n| measurement | result |\n|---|---|")
-    for name, row in results["bad_files"].items():
+    for name, row in results.get("bad_files", {}).items():
         lines = row["stderr_lines"]
         print(
             f"| bad file ({name}): rejected after | {row['seconds']:.1f} s, {lines} stderr lines |"
         )
-    print(f"| `models list` | {results['models_list']['seconds']:.1f} s |")
-    retrain = results["retrain"]
-    print(f"| tiny retrain: start → flow begins | {retrain['start_to_flow_seconds']:.1f} s |")
-    print(f"| tiny retrain: flow ends → exit | {retrain['flow_end_to_exit_seconds']:.1f} s |")
-    print(f"| tiny retrain: total | {retrain['total_seconds']:.1f} s |")
+    if "models_list" in results:
+        print(f"| `models list` | {results['models_list']['seconds']:.1f} s |")
+    if "retrain" in results:
+        retrain = results["retrain"]
+        print(f"| tiny retrain: start → flow begins | {retrain['start_to_flow_seconds']:.1f} s |")
+        print(f"| tiny retrain: flow ends → exit | {retrain['flow_end_to_exit_seconds']:.1f} s |")
+        print(f"| tiny retrain: total | {retrain['total_seconds']:.1f} s |")
     folder = ROOT / "bench" / "results"
     folder.mkdir(exist_ok=True)
     (folder / "cli.json").write_text(json.dumps(results, indent=2) + "\n")
