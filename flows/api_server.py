@@ -164,8 +164,11 @@ def prefect_api() -> Iterator[TemporaryServer | None]:
 
 
 def records_folder() -> Path:
-    """Where running temporary servers are recorded: one folder per user and machine."""
-    folder = Path(tempfile.gettempdir()) / f"lstm-pipeline-{os.getuid()}" / "prefect-servers"
+    """Where running temporary servers are recorded: one folder per user and machine.
+
+    Named apart from the runs' ``lstm-pipeline-*`` temporary folders: it outlives every run.
+    """
+    folder = Path(tempfile.gettempdir()) / f"lstm-pipeline.prefect-servers.{os.getuid()}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
