@@ -62,6 +62,13 @@ class DataConfig(_Section):
     outlier_threshold: float = Field(
         8.0, gt=0.0, description="Robust z-score (median/MAD) beyond which a value is absurd."
     )
+    implausible_threshold: float = Field(
+        10_000.0,
+        gt=0.0,
+        description="Robust z-score beyond which a value is refused whatever 'outliers' says "
+        "(a unit or typing error such as 1e12 in a series of tens); a model trained on it "
+        "would be meaningless.",
+    )
 
 
 class SplitConfig(_Section):

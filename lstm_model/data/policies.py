@@ -334,9 +334,27 @@ def _short_inner_runs(missing: np.ndarray, max_gap: int) -> np.ndarray:
 def _outliers(
     frame: pd.DataFrame, column: str, config: DataConfig, report: IngestionReport, source: Any
 ) -> None:
-    """Report values with a robust z-score above the threshold; validation enforces 'fail'."""
-    low, high = outlier_bounds(frame[column], config.outlier_threshold)
+    """Report values with a robust z-score above the threshold; validation enforces 'fail'.
+
+    Raises:
+        PipelineInputError: a value lies beyond ``implausible_threshold`` robust z-scores.
+    """
     numbers = pd.to_numeric(frame[column], errors="coerce")
+    low, high = outlier_bounds(frame[column], config.implausible_threshold)
+    implausible = (numbers < low) | (numbers > high)
+    if implausible.any():
+        rows = [
+            f"{row_label(i, source)}: {v:g}"
+            for i, v in numbers[implausible].head(MAX_EXAMPLES).items()
+        ]
+        raise PipelineInputError(
+            f"{int(implausible.sum())} value(s) in '{column}' lie more than "
+            f"{config.implausible_threshold:g} robust standard deviations from the median "
+            f"(outside {low:.4g}..{high:.4g}): {'; '.join(rows)}. That is a unit or typing "
+            "error, not an outlier a model can learn around; correct or remove the row(s) "
+            "(data.implausible_threshold sets the limit)."
+        )
+    low, high = outlier_bounds(frame[column], config.outlier_threshold)
     absurd = (numbers < low) | (numbers > high)
     if not absurd.any():
         return

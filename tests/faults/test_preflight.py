@@ -71,6 +71,17 @@ def test_a_series_longer_than_max_rows_is_refused_with_a_hint(workspace, capsys)
     assert "120 data rows; data.max_rows is 100" in err and "resample" in err
 
 
+def test_a_single_1e12_spike_is_refused_before_training(workspace, capsys):
+    """A value a trillion times the series' scale is a typing or unit error: training on it
+    gave a validation loss of 1e21 and exit 0. Ordinary outliers still only warn."""
+    frame = make_series(120)
+    frame.loc[60, "value"] = 1e12
+    frame.to_csv(workspace / "spiked.csv", index=False)
+    err = _refused(workspace, capsys, ["spiked.csv"])
+    assert "'value' lie more than 10000 robust standard deviations" in err
+    assert "line 62: 1e+12" in err and "correct or remove" in err
+
+
 def test_a_push_folder_that_cannot_be_created_is_refused(workspace, capsys):
     (workspace / "blocker").write_text("a file where the push folder would go")
     err = _refused(workspace, capsys, ["series.csv", "--push-uri", "blocker/models"])
