@@ -341,7 +341,8 @@ def _outliers(
     """
     numbers = pd.to_numeric(frame[column], errors="coerce")
     low, high = outlier_bounds(frame[column], config.implausible_threshold)
-    implausible = (numbers < low) | (numbers > high)
+    # Non-finite values are validation's to name (not a number), not this check's.
+    implausible = np.isfinite(numbers) & ((numbers < low) | (numbers > high))
     if implausible.any():
         rows = [
             f"{row_label(i, source)}: {v:g}"
