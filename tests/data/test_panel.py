@@ -1,0 +1,57 @@
+"""Panel input: long format to flat arrays, per-series checks named by series id."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_model.data.panel import panel_from_frame
+from lstm_model.errors import PipelineInputError
+
+
+def _long(lengths: dict[str, int], start: str = "2000-01-01") -> pd.DataFrame:
+    frames = []
+    for offset, (sid, n) in enumerate(lengths.items()):
+        stamps = pd.date_range(start, periods=n, freq="MS") + pd.DateOffset(months=offset)
+        values = 100 * (offset + 1) + np.arange(n, dtype=float)
+        frames.append(pd.DataFrame({"store": sid, "timestamp": stamps, "value": values}))
+    # Shuffled rows: the panel sorts by series and time itself.
+    return pd.concat(frames).sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+def test_series_of_different_lengths_and_starts_become_flat_sorted_arrays():
+    panel = panel_from_frame(_long({"b": 30, "a": 24, "c": 40}), "store")
+    assert list(panel.ids) == ["a", "b", "c"] and panel.frequency == "MS"
+    assert list(panel.lengths) == [24, 30, 40] and list(panel.starts) == [0, 24, 54, 94]
+    np.testing.assert_array_equal(panel.series("b"), 100 + np.arange(30.0))  # first in the dict
+    assert np.all(np.diff(panel.timestamps[panel.starts[1] : panel.starts[2]]) > np.timedelta64(0))
+    assert list(np.bincount(panel.series_of_row)) == [24, 30, 40]
+
+
+def test_bad_series_are_named_and_fail_or_are_skipped_by_policy():
+    frame = _long({"a": 24, "b": 30, "c": 40, "d": 5})
+    frame["value"] = frame["value"].astype(object)  # as read from a CSV with a bad cell
+    frame.loc[(frame["store"] == "b") & (frame["timestamp"] == "2001-01-01"), "value"] = "n/a"
+    gap = frame[(frame["store"] == "c") & (frame["timestamp"] == "2001-06-01")].index
+    frame = frame.drop(gap)
+    with pytest.raises(PipelineInputError) as raised:
+        panel_from_frame(frame, "store", min_rows=12)
+    message = str(raised.value)
+    assert "3 series failed" in message
+    assert "series 'b': value 'n/a' at 2001-01-01" in message
+    assert "series 'c': after 2001-05-01 00:00:00 comes 2001-07-01" in message
+    assert "series 'd': 5 rows; the model needs at least 12" in message
+    assert "data.bad_series = skip" in message
+
+    panel = panel_from_frame(frame, "store", min_rows=12, bad_series="skip")
+    assert list(panel.ids) == ["a"] and set(panel.excluded) == {"b", "c", "d"}
+
+
+def test_missing_columns_and_ids_say_how_to_fix():
+    frame = _long({"a": 24})
+    with pytest.raises(PipelineInputError, match="--series-column"):
+        panel_from_frame(frame, "series_id")
+    frame.loc[3, "store"] = None
+    with pytest.raises(PipelineInputError, match="line 5: the series id column 'store' is empty"):
+        panel_from_frame(frame, "store")
