@@ -130,8 +130,9 @@ def window_scale(inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def denormalise(paths: np.ndarray, location: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Scaled paths (k, h) back to original units with each window's own numbers."""
-    original: np.ndarray = np.asarray(paths, dtype=np.float64) * scale[:, np.newaxis]
-    return original + location[:, np.newaxis]
+    scaled = np.asarray(paths, dtype=np.float64)
+    original: np.ndarray = scaled * scale[:, np.newaxis] + location[:, np.newaxis]
+    return original
 
 
 def window_dataset(
