@@ -52,14 +52,16 @@ class PanelSplit:
 
 
 def split_panel(panel: Panel, validation_fraction: float, test_fraction: float) -> PanelSplit:
-    """Each series split chronologically by its own length, as a single series is.
+    """Every series ends with the same number of validation and test rows.
 
-    The last ``ceil(n * test_fraction)`` rows of a series are its test part and the
-    ``ceil(n * validation_fraction)`` before them its validation part (at least one each).
+    The counts are the fractions of the median series length (at least one row each), the
+    same for every series: series that end together (the usual panel) are then cut at the same
+    dates, so no series' training part reaches into another's test period, and every series
+    has the same backtest origins.
     """
-    lengths = panel.lengths
-    n_test = np.maximum(1, np.ceil(lengths * test_fraction).astype(int))
-    n_validation = np.maximum(1, np.ceil(lengths * validation_fraction).astype(int))
+    median = float(np.median(panel.lengths))
+    n_test = max(1, int(np.ceil(median * test_fraction)))
+    n_validation = max(1, int(np.ceil(median * validation_fraction)))
     stops = panel.starts[1:]
     return PanelSplit(panel.starts[:-1], stops - n_test - n_validation, stops - n_test, stops)
 
