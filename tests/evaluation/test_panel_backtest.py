@@ -9,10 +9,10 @@ import pytest
 
 from lstm_model.data.panel import panel_from_frame
 from lstm_model.evaluation.panel_backtest import (
+    backtest_origins,
     naive_paths,
     score_panel,
     statistical_paths,
-    backtest_origins,
 )
 from lstm_model.modeling.panel_windows import split_panel
 
