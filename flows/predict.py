@@ -142,10 +142,7 @@ def write_future_forecast(
 ) -> int:
     """Load, validate, forecast the steps after the data and write them; returns the count."""
     frame, model = _read_checked(data_path, model_uri, time_column, target)
-    forecast = future_forecast(frame, model, steps, time_column, target)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    forecast.to_csv(output, index=False)
-    return len(forecast)
+    return _write(future_forecast(frame, model, steps, time_column, target), output)
 
 
 def write_forecasts(
@@ -158,7 +155,11 @@ def write_forecasts(
 ) -> int:
     """Load, validate, forecast and write ``timestamp,prediction``; returns the row count."""
     frame, model = _read_checked(data_path, model_uri, time_column, target)
-    forecasts = forecast_from(frame, model, start, time_column, target)
+    return _write(forecast_from(frame, model, start, time_column, target), output)
+
+
+def _write(table: pd.DataFrame, output: Path) -> int:
+    """``table`` as CSV at ``output`` (folders created); returns its row count."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    forecasts.to_csv(output, index=False)
-    return len(forecasts)
+    table.to_csv(output, index=False)
+    return len(table)
