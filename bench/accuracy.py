@@ -225,11 +225,11 @@ def evaluate(name: str, with_lstm: bool, config: Path | None = None) -> dict[str
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 lstm = run_lstm(series, n_train, Path(tmp), config)
-        except RuntimeError as error:  # one failed series must not lose the others
-            record["error"] = str(error)[-2000:]
+            record["horizon"] = path_record(values, n_train, series.season, lstm["paths"])
+        except Exception as error:  # noqa: BLE001  # one failed series must not lose the others
+            record["error"] = f"{type(error).__name__}: {str(error)[-2000:]}"
             return record
         record["scores"]["lstm"] = scores(actual, lstm["forecasts"], train, series.season)
-        record["horizon"] = path_record(values, n_train, series.season, lstm["paths"])
         record["retrain_seconds"] = lstm["retrain_seconds"]
         record["blessed"] = lstm["blessed"]
         record.update(criterion(record["scores"]))
