@@ -33,6 +33,8 @@ import argparse
 import json
 import math
 import multiprocessing
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,19 +148,36 @@ def registered_paths(work: Path, name: str, values: np.ndarray, n_train: int) ->
         ``origins``, ``outputs`` (the serving signature's arrays: ``forecast`` (count, h),
         ``lower_80``...) and ``horizon``.
     """
-    import mlflow
+    # A fresh interpreter in the run's folder reads the registry exactly as the CLI does; MLflow's
+    # process-wide tracking state would otherwise carry over from the previous series.
+    np.save(work / "values.npy", values)
+    subprocess.run(
+        [sys.executable, "-c", _PATHS_SCRIPT, name, str(n_train)],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    with np.load(work / "paths.npz") as saved:
+        outputs = {key: saved[key] for key in saved.files}
+    origins, horizon = outputs.pop("origins"), int(outputs.pop("horizon"))
+    return {"origins": origins, "horizon": horizon, "outputs": outputs}
 
-    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
-    mlflow.set_registry_uri(f"sqlite:///{work / 'mlflow.db'}")
-    forecaster = mlflow.pyfunc.load_model(f"models:/{name}@challenger").unwrap_python_model()
-    horizon, warmup = forecaster.horizon, forecaster.warmup
-    origins = np.arange(max(n_train, warmup), len(values) - horizon + 1)
-    histories = values[origins[:, np.newaxis] - warmup + np.arange(warmup)][:, :, np.newaxis]
-    return {
-        "origins": origins,
-        "horizon": horizon,
-        "outputs": forecaster.serve_histories(histories),
-    }
+
+_PATHS_SCRIPT = """
+import sys
+import mlflow
+import numpy as np
+from lstm_model.tracking import configure_tracking
+name, n_train = sys.argv[1], int(sys.argv[2])
+configure_tracking(None, "lstm-pipeline")
+forecaster = mlflow.pyfunc.load_model(f"models:/{name}@challenger").unwrap_python_model()
+values = np.load("values.npy")
+h, warmup = forecaster.horizon, forecaster.warmup
+origins = np.arange(max(n_train, warmup), len(values) - h + 1)
+histories = values[origins[:, None] - warmup + np.arange(warmup)][:, :, None]
+np.savez("paths.npz", origins=origins, horizon=h, **forecaster.serve_histories(histories))
+"""
 
 
 def path_record(
