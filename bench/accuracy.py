@@ -52,6 +52,7 @@ from bench._common import ROOT, machine, run_cli  # noqa: E402
 from bench.series import Series, load_catalogue  # noqa: E402
 from lstm_model.evaluation.backtest import baseline_paths, path_targets  # noqa: E402
 from lstm_model.evaluation.baselines import STATISTICAL, one_step_baselines  # noqa: E402
+from lstm_model.evaluation.intervals import bounds_by_level  # noqa: E402
 
 # The benchmark's columns: the reference methods (drift is a pipeline baseline, not one of them).
 METHODS = ("naive", "seasonal_naive", *STATISTICAL)
@@ -195,12 +196,10 @@ def path_record(
     train = values[:n_train]
     flat = actual.reshape(-1)
     forecasts = {"lstm": outputs["forecast"], **baselines}
-    coverage = {}
-    for key in outputs:
-        if key.startswith("lower_"):
-            level = key.removeprefix("lower_").replace("_", ".")
-            upper = outputs["upper_" + key.removeprefix("lower_")]
-            coverage[level] = float(np.mean((outputs[key] <= actual) & (actual <= upper)))
+    coverage = {
+        name.replace("_", "."): float(np.mean((lower <= actual) & (actual <= upper)))
+        for name, (lower, upper) in bounds_by_level(outputs).items()
+    }
     return {
         "horizon": int(horizon),
         "paths": len(origins),

@@ -63,9 +63,7 @@ def calibrate(model: keras.Model, data: PreparedData, config: PipelineConfig) ->
     # On the variance-stabilised scale (Box-Cox when the analysis chose it), where errors do
     # not grow with the level; the bounds are transformed back.
     stabilised = data.transform.stabilised
-    errors = calibration_errors(
-        stabilised(paths), stabilised(data.target), *data.bounds.validation
-    )
+    errors = calibration_errors(stabilised(paths), stabilised(data.target), *data.bounds.validation)
     intervals = ConformalIntervals.calibrate(
         errors, config.forecast.levels, data.transform.box_cox_lambda
     )
@@ -159,7 +157,9 @@ def chart_forecast(
 ) -> None:
     """The fan chart of the shipped model: history, the backtest's one-step forecasts and the
     next h steps with their interval bands (what the SavedModel answers for the data's end)."""
-    path = path_forecasts(functools.partial(predict_windows, model), transform, series.values)[-1]
+    # The last ``warmup`` rows are the whole history of the path after the data.
+    history = series.values[-transform.warmup :]
+    path = path_forecasts(functools.partial(predict_windows, model), transform, history)[-1]
     timestamps = np.asarray(series.timestamps)
     shown = slice(max(0, len(timestamps) - max(8 * transform.horizon, 120)), None)
     plot = plot_fan_chart(

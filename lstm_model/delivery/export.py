@@ -375,6 +375,36 @@ def verify_export(
             served = process.serve(directory, histories)
     else:
         served = fresh.serve(directory, histories)
+    worst_abs, worst_rel = compare_outputs(
+        directory, expected, served, transform.scale, tolerance, [f"origin {o}" for o in origins]
+    )
+    return ExportCheck(len(origins), worst_abs, worst_rel, tolerance)
+
+
+def compare_outputs(
+    directory: Path,
+    expected: dict[str, np.ndarray],
+    served: dict[str, np.ndarray],
+    scale: float,
+    tolerance: float,
+    rows: list[str],
+) -> tuple[float, float]:
+    """Check every served output against the pipeline's: same names, shapes and values.
+
+    Args:
+        directory: The SavedModel, for messages.
+        expected: The pipeline's outputs, each (count, h).
+        served: What the SavedModel returned.
+        scale: Added to |expected| in the relative difference (the series' scale).
+        tolerance: Largest relative difference accepted.
+        rows: What each row is, for messages ('origin 412', 'history 3').
+
+    Returns:
+        The largest absolute and relative differences.
+
+    Raises:
+        ExportVerificationError: an output is missing, has another shape or differs.
+    """
     if set(served) != set(expected):
         raise ExportVerificationError(
             f"the SavedModel in {directory} returns {sorted(served)}, expected "
@@ -389,7 +419,7 @@ def verify_export(
                 f"{wanted.shape}; refusing to register or push it"
             )
         difference = np.abs(got - wanted)
-        relative = difference / (np.abs(wanted) + transform.scale)
+        relative = difference / (np.abs(wanted) + scale)
         worst_abs = max(worst_abs, float(np.max(difference)))
         worst_rel = max(worst_rel, float(np.max(relative)))
         if not np.all(relative <= tolerance):
@@ -398,11 +428,10 @@ def verify_export(
             raise ExportVerificationError(
                 f"the SavedModel in {directory} does not reproduce the pipeline's {name}: "
                 f"max difference {float(np.max(difference)):.3g} (relative "
-                f"{float(np.max(relative)):.3g} > {tolerance}) over {len(origins)} sample "
-                f"histories, worst from origin {int(origins[row])}; refusing to register or "
-                "push it"
+                f"{float(np.max(relative)):.3g} > {tolerance}) over {len(rows)} sample "
+                f"histories, worst from {rows[row]}; refusing to register or push it"
             )
-    return ExportCheck(len(origins), worst_abs, worst_rel, tolerance)
+    return worst_abs, worst_rel
 
 
 def describe_signature(transform: SeriesTransform) -> str:

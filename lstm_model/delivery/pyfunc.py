@@ -31,6 +31,7 @@ from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 
 from lstm_model.delivery.registry import CHALLENGER, champion_version
+from lstm_model.evaluation.intervals import bounds_by_level
 from lstm_model.modeling.transform import TARGET_COLUMN
 
 INPUT_COLUMN = TARGET_COLUMN
@@ -103,21 +104,10 @@ class LSTMForecaster(PythonModel):
             raise ValueError(f"the model needs the last {self.warmup} rows, got {len(values)}")
         outputs = self.serve_histories(np.ascontiguousarray(values[np.newaxis, -self.warmup :]))
         frame = {"step": np.arange(1, steps + 1), OUTPUT_COLUMN: outputs["forecast"][0, :steps]}
-        for name in sorted(outputs, key=_level_order):
-            if name.startswith("lower_"):
-                level = name.removeprefix("lower_").replace("_", ".")
-                frame[f"lo-{level}"] = outputs[name][0, :steps]
-                frame[f"hi-{level}"] = outputs[f"upper_{name.removeprefix('lower_')}"][0, :steps]
+        for name, (lower, upper) in bounds_by_level(outputs).items():
+            level = name.replace("_", ".")
+            frame[f"lo-{level}"], frame[f"hi-{level}"] = lower[0, :steps], upper[0, :steps]
         return pd.DataFrame(frame)
-
-
-def _level_order(name: str) -> float:
-    """Sort key of ``lower_80`` / ``lower_97_5``: the level (others last)."""
-    suffix = name.partition("_")[2].replace("_", ".")
-    try:
-        return float(suffix)
-    except ValueError:
-        return float("inf")
 
 
 def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -19,6 +19,7 @@ which is not our model's procedure.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,6 +33,17 @@ DEFAULT_LEVELS = (80.0, 95.0)
 def level_name(level: float) -> str:
     """A level as it appears in output and metric names: 80 -> '80', 97.5 -> '97_5'."""
     return f"{level:g}".replace(".", "_")
+
+
+def bounds_by_level(outputs: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``lower_<name>`` / ``upper_<name>`` serving outputs paired by level, lowest level first.
+
+    Returns:
+        level name ('80', '97_5') -> (lower, upper).
+    """
+    names = [key.removeprefix("lower_") for key in outputs if key.startswith("lower_")]
+    ordered = sorted(names, key=lambda name: float(name.replace("_", ".")))
+    return {name: (outputs[f"lower_{name}"], outputs[f"upper_{name}"]) for name in ordered}
 
 
 def calibration_errors(paths: np.ndarray, target: np.ndarray, start: int, stop: int) -> np.ndarray:

@@ -93,3 +93,15 @@ def test_widths_on_the_log_scale_follow_a_growing_level():
     assert upper - forecasts[late][0] > forecasts[late][0] - lower  # asymmetric, as a log is
     in_units = ConformalIntervals.calibrate(actual[early] - forecasts[early], (80, 95))
     assert in_units.coverage(actual[late], forecasts[late])[80] < 0.6
+
+
+def test_serving_outputs_are_paired_by_level_lowest_first():
+    from lstm_model.evaluation.intervals import bounds_by_level, level_name
+
+    outputs = {"forecast": np.zeros((1, 2))}
+    for level in (99.0, 80.0, 97.5):
+        outputs[f"lower_{level_name(level)}"] = np.full((1, 2), -level)
+        outputs[f"upper_{level_name(level)}"] = np.full((1, 2), level)
+    paired = bounds_by_level(outputs)
+    assert list(paired) == ["80", "97_5", "99"]
+    assert paired["97_5"][1][0, 0] == 97.5 and paired["97_5"][0][0, 0] == -97.5
