@@ -114,9 +114,10 @@ def future_forecast(
     horizon = model.unwrap_python_model().horizon
     steps = horizon if steps is None else steps
     if not 1 <= steps <= horizon:
+        longer = f", or retrain with forecast.horizon = {steps}" if steps > horizon else ""
         raise PipelineInputError(
             f"--horizon {steps}: this model forecasts 1 to {horizon} steps at once; ask for at "
-            f"most {horizon}, or retrain with forecast.horizon = {steps}"
+            f"least 1 and at most {horizon}{longer}"
         )
     warmup = model.unwrap_python_model().warmup
     if len(values) < warmup:
