@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstm_model.config import PipelineConfig
 from lstm_model.data.cadence import infer_frequency
+from lstm_model.data.check import check_panel
 from lstm_model.data.load import load_series
+from lstm_model.data.source import check_source
 from lstm_model.data.validation import validate_series
 from lstm_model.data.values import TimeSeries, model_values
 from lstm_model.delivery.pyfunc import OUTPUT_COLUMN, history_frame
@@ -81,12 +84,13 @@ def forecast_from(
 
 
 def _read_checked(
-    data_path: str, model_uri: str, time_column: str, target: str
+    data_path: str, model_uri: str, time_column: str, target: str, model=None
 ) -> tuple[pd.DataFrame, object]:
-    """The validated file (with the model's exogenous columns) and the loaded model."""
+    """The validated file (with the model's exogenous columns) and the loaded model (loaded
+    here unless given)."""
     # The file is checked before the (slower) model load, so a bad path fails first.
     frame = load_series(data_path, time_column, target)
-    model = _load_model(model_uri)
+    model = model or _load_model(model_uri)
     exogenous = model_columns(model)[1:]
     if exogenous:
         frame = load_series(data_path, time_column, target, exogenous=tuple(exogenous))
@@ -111,14 +115,7 @@ def future_forecast(
     """
     columns = model_columns(model)
     values = model_values(frame, target, columns[1:])
-    horizon = model.unwrap_python_model().horizon
-    steps = horizon if steps is None else steps
-    if not 1 <= steps <= horizon:
-        longer = f", or retrain with forecast.horizon = {steps}" if steps > horizon else ""
-        raise PipelineInputError(
-            f"--horizon {steps}: this model forecasts 1 to {horizon} steps at once; ask for at "
-            f"least 1 and at most {horizon}{longer}"
-        )
+    steps = _checked_steps(steps, model.unwrap_python_model().horizon)
     warmup = model.unwrap_python_model().warmup
     if len(values) < warmup:
         raise PipelineInputError(
@@ -133,6 +130,52 @@ def future_forecast(
     )
 
 
+def future_panel_forecast(
+    data_path: str, model, steps: int | None, time_column: str, target: str
+) -> pd.DataFrame:
+    """Every series' ``steps`` values after its last row, from a panel's registered model.
+
+    The file is a long-format panel with the model's series id column; each series is checked
+    by id (gaps, duplicates, values, the shared frequency) before anything is forecast.
+
+    Returns:
+        ``<series column>, timestamp, prediction, lo-80, hi-80, ...``, series after series.
+
+    Raises:
+        PipelineInputError: a bad panel, a series shorter than the model's window, or
+            ``steps`` beyond the model's horizon.
+    """
+    forecaster = model.unwrap_python_model()
+    series_column = forecaster.series_column
+    config = PipelineConfig().with_overrides(
+        data__series_column=series_column, data__time_column=time_column, data__target=target
+    )
+    frame, panel = check_panel(data_path, config)
+    steps = _checked_steps(steps, forecaster.horizon)
+    short = panel.ids[panel.lengths < forecaster.lookback]
+    if len(short):
+        raise PipelineInputError(
+            f"series {', '.join(map(repr, short[:10].tolist()))} have fewer rows than the "
+            f"{forecaster.lookback} the model reads: add history or leave them out"
+        )
+    history = pd.DataFrame({series_column: panel.ids[panel.series_of_row], "value": panel.values})
+    table = model.predict(history, params={"output": "forecast", "steps": steps})
+    table.insert(1, "timestamp", panel.future_timestamps(steps))
+    return table.drop(columns="step")
+
+
+def _checked_steps(steps: int | None, horizon: int) -> int:
+    """``steps`` (default the horizon), refused outside 1..horizon with what to do."""
+    steps = horizon if steps is None else steps
+    if not 1 <= steps <= horizon:
+        longer = f", or retrain with forecast.horizon = {steps}" if steps > horizon else ""
+        raise PipelineInputError(
+            f"--horizon {steps}: this model forecasts 1 to {horizon} steps at once; ask for at "
+            f"least 1 and at most {horizon}{longer}"
+        )
+    return steps
+
+
 def write_future_forecast(
     data_path: str,
     model_uri: str,
@@ -141,9 +184,22 @@ def write_future_forecast(
     time_column: str = "timestamp",
     target: str = "value",
 ) -> int:
-    """Load, validate, forecast the steps after the data and write them; returns the count."""
-    frame, model = _read_checked(data_path, model_uri, time_column, target)
+    """Load, validate, forecast the steps after the data and write them; returns the count
+    (for a panel's model: every series' rows)."""
+    # A bad path fails before the (slower) model load.
+    check_source(data_path, PipelineConfig().data.max_rows)
+    model = _load_model(model_uri)
+    if is_panel_model(model):
+        return _write(future_panel_forecast(data_path, model, steps, time_column, target), output)
+    frame, model = _read_checked(data_path, model_uri, time_column, target, model)
     return _write(future_forecast(frame, model, steps, time_column, target), output)
+
+
+def is_panel_model(model) -> bool:
+    """Whether a loaded registered model is a panel's global model (reads a series id)."""
+    from lstm_model.delivery.global_pyfunc import GlobalForecaster
+
+    return isinstance(model.unwrap_python_model(), GlobalForecaster)
 
 
 def write_forecasts(

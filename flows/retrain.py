@@ -13,40 +13,36 @@ leaves the registry's aliases and the push target as they were.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
 from flows.preflight import preflight
-from flows.ship import ship
-from lstm_model.config import PipelineConfig
-from lstm_model.data.source import content_hash
-from lstm_model.data.values import TimeSeries
-from lstm_model.delivery.doctor import HOST_TAG, PID_TAG
-from lstm_model.delivery.lock import model_lock
-from lstm_model.delivery.registry import (
-    CONFIG_TAG,
-    DATA_TAG,
-    champion_moved,
-    newest_version_from,
+from flows.retrain_panel import PanelRetrainResult, retrain_panel
+from flows.runs import (
+    SkippedRetrain,
+    log_run_context,
+    run_inputs,
+    run_name,
+    ship_and_promote,
+    skip_unchanged,
 )
+from lstm_model.config import PipelineConfig
+from lstm_model.data.values import TimeSeries
+from lstm_model.delivery.registry import SERIES_KIND, check_champion_kind
 from lstm_model.delivery.shipping import push_metadata
 from lstm_model.evaluation.backtest import Backtest
 from lstm_model.evaluation.blessing import BlessingDecision, advice_when_baselines_win
-from lstm_model.redact import install_log_redaction, redact
+from lstm_model.redact import install_log_redaction
 from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
-from tasks.delivery import export, promote_to_champion, register
+from tasks.delivery import export, register
 from tasks.evaluation import (
     bless_challenger,
     calibrate,
@@ -84,15 +80,6 @@ class RetrainResult:
     advice: str | None = None
 
 
-@dataclass(frozen=True)
-class SkippedRetrain:
-    """No run: the newest version was trained on the same data with the same configuration."""
-
-    model_name: str
-    version: str
-    message: str
-
-
 def flow_run_name() -> str:
     """The Prefect flow run's name: the same ``<model>-<data>-<time>`` as the MLflow run."""
     parameters = flow_run.parameters
@@ -105,8 +92,9 @@ def flow_run_name() -> str:
 @flow(name="retrain", log_prints=True, flow_run_name=flow_run_name)
 def retrain(
     data_path: str, config: PipelineConfig | None = None, force: bool = False
-) -> RetrainResult | SkippedRetrain:
-    """Train, evaluate, register and ship an LSTM forecaster for the series in ``data_path``.
+) -> RetrainResult | PanelRetrainResult | SkippedRetrain:
+    """Train, evaluate, register and ship an LSTM forecaster for the series in ``data_path``
+    (for every series of a panel when ``data.series_column`` is set).
 
     Args:
         data_path: CSV or Parquet file with a timestamp and a target column.
@@ -119,22 +107,20 @@ def retrain(
         went; or, when nothing changed, which version already covers this data.
     """
     config = config or PipelineConfig()
+    if config.data.series_column:
+        # A panel: one global model for every series, its own pipeline (schedules and
+        # deployments of this flow train panels too).
+        return retrain_panel(data_path, config, force)
     name = config.registry.model_name
     install_log_redaction()  # scheduled and deployed runs do not go through the CLI
     # Bad input should fail now, not after minutes of tuning.
     preflight(data_path, config)
     configure_tracking(config.registry.tracking_uri, config.registry.experiment)
-    inputs = {DATA_TAG: content_hash(data_path), CONFIG_TAG: config.sha256()}
-    # A weekly schedule on a file that did not change would pile up identical versions.
-    same = None if force else newest_version_from(name, inputs[DATA_TAG], inputs[CONFIG_TAG])
-    if same is not None:
-        message = (
-            f"skipped: {name} v{same} was trained on the same data (sha256 "
-            f"{inputs[DATA_TAG][:12]}...) with the same configuration, so a retrain would "
-            "learn nothing new. Pass --force to retrain anyway."
-        )
-        get_run_logger().info(message)
-        return SkippedRetrain(name, same, message)
+    check_champion_kind(name, SERIES_KIND)
+    inputs = run_inputs(data_path, config)
+    skipped = None if force else skip_unchanged(name, inputs)
+    if skipped is not None:
+        return skipped
     with (
         mlflow.start_run(run_name=run_name(name, data_path)) as run,
         killed_on_interrupt(),
@@ -142,7 +128,7 @@ def retrain(
         tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
     ):
         work_dir = Path(tmp)
-        _log_run_context(data_path, config, inputs)
+        log_run_context(data_path, config, inputs)
         create_link_artifact(
             key="mlflow-run",
             link=run_url(run),
@@ -180,32 +166,17 @@ def retrain(
         version = str(
             register(saved_model, name, data, blessing, model, description, inputs).version
         )
-        promoted, reason = blessing.blessed, blessing.reason
-        pushed_to = None
-        if promoted:
-            # compare -> push -> promote must not interleave with another retrain of this
-            # model: under its lock, promote only if the champion is still the compared one.
-            logger = get_run_logger()
-            with model_lock(
-                mlflow.get_registry_uri(), name, config.registry.lock_timeout, logger.info
-            ):
-                moved = champion_moved(name, comparisons.champion_version)
-                if moved is None:
-                    metadata = push_metadata(run.info.run_id, version, evaluation.flat_metrics())
-                    pushed_to = ship(saved_model, name, version, config, work_dir, metadata)
-                    promote_to_champion(name, version, reason)
-                else:
-                    promoted, reason = False, moved
-        if not promoted:
-            get_run_logger().info("version %s stays challenger: %s", version, reason)
-        mlflow.set_tags(
-            {
-                "promotion_decision": reason,
-                "pushed_to": pushed_to or "not pushed",
-                # The run's description in the MLflow UI.
-                "mlflow.note.content": f"{name} v{version}: {description}",
-            }
+        promoted, reason, pushed_to = ship_and_promote(
+            saved_model,
+            version,
+            blessing,
+            comparisons.champion_version,
+            config,
+            work_dir,
+            push_metadata(run.info.run_id, version, evaluation.flat_metrics()),
         )
+        # The run's description in the MLflow UI.
+        mlflow.set_tag("mlflow.note.content", f"{name} v{version}: {description}")
         return RetrainResult(
             run.info.run_id,
             name,
@@ -222,35 +193,6 @@ def retrain(
             str(data_path),
             advice_when_baselines_win(evaluation.metrics),
         )
-
-
-def run_name(model_name: str, data_path: str) -> str:
-    """The MLflow run's (and the Prefect flow run's) name: which model, on what, when.
-
-    Args:
-        model_name: Registered model name.
-        data_path: The series' file, local or ``s3://``.
-
-    Returns:
-        ``<model>-<data file stem>-<UTC time>``.
-    """
-    stem = Path(str(data_path).rstrip("/")).stem or "data"
-    return f"{model_name}-{stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-
-
-def run_tags(model_name: str, data_path: str | Path, trigger: str) -> list[str]:
-    """Prefect tags of a retrain flow run, to filter runs in the UI.
-
-    Args:
-        model_name: Registered model name.
-        data_path: The series' file (its name is tagged).
-        trigger: ``cli`` or ``schedule``.
-
-    Returns:
-        ``lstm-pipeline``, ``model:<name>``, ``data:<file name>``, ``trigger:<trigger>``.
-    """
-    name = Path(str(data_path).rstrip("/")).name
-    return ["lstm-pipeline", f"model:{model_name}", f"data:{name}", f"trigger:{trigger}"]
 
 
 def describe_version(data_path: str, evaluation: Backtest, blessing: BlessingDecision) -> str:
@@ -271,21 +213,4 @@ def describe_version(data_path: str, evaluation: Backtest, blessing: BlessingDec
         f"LSTM forecaster of {data_path}; test RMSE {ours:.4g} "
         f"(best baseline {best}: {theirs:.4g}) over {len(evaluation.origins)} backtest paths "
         f"of {evaluation.horizon} steps. {blessing.reason[:1000]}"
-    )
-
-
-def _log_run_context(data_path: str, config: PipelineConfig, inputs: dict[str, str]) -> None:
-    """Configuration, data fingerprint and orchestration ids, so runs compare side by side."""
-    # A tracking URI with user:password in it must not be stored with the run.
-    mlflow.log_params({key: redact(str(value)) for key, value in config.flat().items()})
-    mlflow.log_dict(json.loads(redact(config.model_dump_json())), "config.json")
-    mlflow.set_tags(
-        {
-            "data_path": redact(str(data_path)),
-            **inputs,
-            "prefect_flow_run_id": str(flow_run.get_id() or ""),
-            # Lets `lstm-pipeline doctor` tell a live run from one whose process died.
-            PID_TAG: str(os.getpid()),
-            HOST_TAG: socket.gethostname(),
-        }
     )

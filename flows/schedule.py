@@ -67,7 +67,8 @@ def retrain_deployment(
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from flows.retrain import retrain, run_tags
+    from flows.retrain import retrain
+    from flows.runs import run_tags
 
     path = Path(data_path).expanduser().resolve()
     if not path.is_file():

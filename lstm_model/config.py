@@ -69,6 +69,16 @@ class DataConfig(_Section):
         "(a unit or typing error such as 1e12 in a series of tens); a model trained on it "
         "would be meaningless.",
     )
+    series_column: str | None = Field(
+        None,
+        description="Series id column of a long-format panel (one row per series and "
+        "timestamp): one global model is trained across all series. None: one series.",
+    )
+    bad_series: Literal["fail", "skip"] = Field(
+        "fail",
+        description="A panel series that fails its checks stops the run (fail), or is left "
+        "out and reported by id (skip).",
+    )
 
 
 class SplitConfig(_Section):
@@ -190,6 +200,29 @@ class TrainingConfig(_Section):
         True,
         description="Ship a refit on every row (transform included) after evaluation; "
         "False ships the evaluated model, trained on the training part only.",
+    )
+
+
+class PanelConfig(_Section):
+    """The global model of a panel: one LSTM fitted on the windows of every series."""
+
+    lookback_seasons: float = Field(
+        3.0,
+        gt=0.0,
+        description="Input steps as a multiple of the season (of the horizon "
+        "when the panel has no season), within analysis.min_lookback..max_lookback.",
+    )
+    units: int = Field(32, ge=1)
+    layers: int = Field(1, ge=1, le=3)
+    batch_size: int = Field(64, ge=1)
+    epochs: int = Field(100, ge=1)
+    patience: int = Field(10, ge=1)
+    max_series_worse_than_seasonal_naive: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Blessing: largest share of series on which the LSTM's MASE may be above "
+        "seasonal naive's (besides winning on the pooled errors).",
     )
 
 
@@ -338,6 +371,7 @@ class PipelineConfig(_Section):
     tuning: TuningConfig = TuningConfig()
     training: TrainingConfig = TrainingConfig()
     forecast: ForecastConfig = ForecastConfig()
+    panel: PanelConfig = PanelConfig()
     registry: RegistryConfig = RegistryConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     blessing: BlessingConfig = BlessingConfig()

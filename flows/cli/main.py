@@ -19,7 +19,7 @@ from flows.cli.config import load_config, override
 from flows.cli.console import Terminal, session
 from flows.cli.delivery import add_commands as add_delivery_commands
 from flows.cli.serve import add_commands as add_serve_commands
-from flows.cli.summary import format_summary
+from flows.cli.summary import format_panel_summary, format_summary
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--time-column", help="timestamp column (default: timestamp)")
     retrain.add_argument("--target", help="target column (default: value)")
     retrain.add_argument("--model-name", help="registered model name (default: lstm-forecaster)")
+    retrain.add_argument(
+        "--series-column",
+        help="series id column of a long-format panel: train one global model on every series",
+    )
     retrain.add_argument("--max-trials", type=int, help="Keras Tuner trials (default: 8)")
     retrain.add_argument(
         "--horizon", type=int, help="steps forecast at once (default: by the data's cadence)"
@@ -123,7 +127,8 @@ def _add_output_flags(parser: argparse.ArgumentParser, default: bool | str = Fal
 def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
     from flows.cli.progress import progress_display
     from flows.preflight import preflight
-    from lstm_model.data.check import check_series
+    from lstm_model.data.check import check_panel, check_series
+    from lstm_model.modeling.panel_preparation import prepare_panel
     from lstm_model.progress import stage
 
     config = override(
@@ -132,6 +137,7 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
             "--time-column": ("data__time_column", args.time_column),
             "--target": ("data__target", args.target),
             "--model-name": ("registry__model_name", args.model_name),
+            "--series-column": ("data__series_column", args.series_column),
             "--max-trials": ("tuning__max_trials", args.max_trials),
             "--horizon": ("forecast__horizon", args.horizon),
             "--push-uri": ("push__push_uri", args.push_uri),
@@ -142,13 +148,19 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
         # Cheap checks first: model name, file, push target, deploy settings.
         preflight(args.data, config)
         # Fail fast: the file is read and validated before TensorFlow, MLflow or Prefect load.
-        check_series(args.data, config)
+        if config.data.series_column:
+            # Every series checked by id, and each long enough for the model's window.
+            prepare_panel(check_panel(args.data, config)[1], config)
+        else:
+            check_series(args.data, config)
         stage("start")
         # Prefect's temporary server starts while TensorFlow and MLflow are imported.
         with prefect_api() as server:
             from prefect import tags
 
-            from flows.retrain import SkippedRetrain, retrain, run_tags
+            from flows.retrain import retrain
+            from flows.retrain_panel import PanelRetrainResult
+            from flows.runs import SkippedRetrain, run_tags
 
             if server is not None:
                 server.wait()
@@ -157,6 +169,9 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
                 result = retrain(args.data, config, force=args.force)
     if isinstance(result, SkippedRetrain):
         print(result.message, file=terminal.out)
+        return
+    if isinstance(result, PanelRetrainResult):
+        print(format_panel_summary(result), file=terminal.out)
         return
     print(format_summary(result), file=terminal.out)
 
@@ -176,7 +191,7 @@ def _forecast(args: argparse.Namespace, terminal: Terminal) -> None:
     rows = write_future_forecast(
         args.data, args.model_uri, Path(args.output), args.horizon, args.time_column, args.target
     )
-    print(f"wrote the next {rows} steps with intervals to {args.output}", file=terminal.out)
+    print(f"wrote {rows} future rows with intervals to {args.output}", file=terminal.out)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the flow module imports TensorFlow; the CLI imports it only to run it
     from flows.retrain import RetrainResult
+    from flows.retrain_panel import PanelRetrainResult
 
 LSTM = "model"
 CHECK_LABELS = {
     "seasonal_naive": "beats seasonal naive",
     "best_baseline": "significantly better than the best baseline",
     "champion": "beats the champion",
+    "series_share": "not worse than seasonal naive on too many series",
 }
 
 
@@ -86,7 +88,16 @@ def format_summary(result: RetrainResult) -> str:
     ahead = baselines_ahead(result.test_metrics)
     if ahead:
         lines.append(f"  note: {ahead}")
-    lines += ["", "Blessing policy, each check in order:"]
+    lines += decision_lines(result, ahead)
+    if result.advice:
+        lines.append(f"advice:         {result.advice}")
+    return "\n".join(lines)
+
+
+def decision_lines(result: RetrainResult | PanelRetrainResult, ahead: str | None) -> list[str]:
+    """The blessing checks in order (the deciding one marked), the champion and the push."""
+    version = result.version
+    lines = ["", "Blessing policy, each check in order:"]
     checks = list(result.blessing.checks.items())
     decided = next((i for i, (_, ok) in enumerate(checks) if not ok), None)
     for i, ((check, ok), why) in enumerate(zip(checks, result.blessing.reasons, strict=True)):
@@ -107,7 +118,7 @@ def format_summary(result: RetrainResult) -> str:
         if ahead:
             lines.append(
                 "                it ships, though a baseline above forecasts better: "
-                "see the note and the advice below"
+                "see the note above"
             )
     elif result.blessing.blessed:
         # Blessed against the champion it compared with, which then moved (another retrain).
@@ -116,6 +127,52 @@ def format_summary(result: RetrainResult) -> str:
         lines.append(f"champion:       unchanged ({before}); v{version} stays challenger")
     why = "blessed, stays challenger" if result.blessing.blessed else "not blessed"
     lines.append(f"pushed to:      {result.pushed_to or f'not pushed ({why})'}")
-    if result.advice:
-        lines.append(f"advice:         {result.advice}")
+    return lines
+
+
+def format_panel_summary(result: PanelRetrainResult) -> str:
+    """The text ``lstm-pipeline retrain --series-column`` prints when the panel flow finished:
+    the forecasters by mean MASE over the series, the LSTM's win share against each, the
+    series where it is furthest behind, coverage, the blessing checks and the champion."""
+    summary = result.summary
+    names = sorted(
+        {key.split("/")[0] for key in summary if key.endswith("/mean_mase")},
+        key=lambda name: summary[f"{name}/mean_mase"],
+    )
+    width = max(len(_label(name)) for name in names)
+    lines = [
+        f"{result.model_name} v{result.version} from {result.data_path}",
+        f"mlflow run:     {result.run_id}",
+        "",
+        f"Backtest of {result.series} series, paths of {result.horizon} steps from every test "
+        "origin; MASE per series (scaled by its own training part), best mean first:",
+        f"  {'#':>2}  {'forecaster':<{width}}  {'mean':>7}  {'median':>7}  LSTM better on",
+    ]
+    for rank, name in enumerate(names, 1):
+        share = summary.get(f"lstm_beats/{name}")
+        better = "" if share is None else f"{share:.0%} of series"
+        mark = "  <- this model" if name == LSTM else ""
+        lines.append(
+            f"  {rank:>2}  {_label(name):<{width}}  {summary[f'{name}/mean_mase']:>7.3f}  "
+            f"{summary[f'{name}/median_mase']:>7.3f}  {better}{mark}"
+        )
+    if result.coverage:
+        covered = ", ".join(
+            f"{level:g} % covered {share:.0%}" for level, share in sorted(result.coverage.items())
+        )
+        lines.append(f"  intervals (calibrated on validation): {covered} of the backtest values")
+    worst = ", ".join(f"{sid} ({ratio:.2f}x)" for sid, ratio in result.worst)
+    lines.append(f"  furthest behind {_label(result.best_baseline)}: {worst}")
+    if result.excluded:
+        listed = "; ".join(f"{sid}: {why}" for sid, why in list(result.excluded.items())[:5])
+        more = len(result.excluded) - 5
+        lines.append(
+            f"  left out (data.bad_series = skip): {listed}"
+            + (f"; and {more} more" if more > 0 else "")
+        )
+    ahead = None
+    if summary["model/mean_mase"] > summary[f"{result.best_baseline}/mean_mase"]:
+        ahead = f"{_label(result.best_baseline)} has the lower mean MASE"
+        lines.append(f"  note: {ahead} than the LSTM.")
+    lines += decision_lines(result, ahead)
     return "\n".join(lines)

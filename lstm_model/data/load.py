@@ -42,6 +42,7 @@ def load_series(
     *,
     time_format: str | None = None,
     max_rows: int | None = None,
+    series_column: str | None = None,
 ) -> pd.DataFrame:
     """Read a series from CSV or Parquet, parse its timestamps and sort it by time.
 
@@ -54,11 +55,13 @@ def load_series(
         time_format: ``data.time_format``, a strptime format such as ``%d/%m/%Y``; None
             reads ISO 8601, epoch seconds, years, and day/month dates whose order is clear.
         max_rows: ``data.max_rows``; a longer file is refused. None: no limit.
+        series_column: A panel's series id column (``data.series_column``), returned last and
+            kept as written; rows are then sorted by series, then time.
 
     Returns:
-        A frame with exactly ``[time_column, target, *exogenous]``, timestamps as datetime64
-        (UTC when the file has offsets, naive when it has none), rows in time order (stable
-        sort) and the original 0-based data-row number as index.
+        A frame with exactly ``[time_column, target, *exogenous]`` (then the series column),
+        timestamps as datetime64 (UTC when the file has offsets, naive when it has none), rows
+        in time order (stable sort) and the original 0-based data-row number as index.
 
     Raises:
         PipelineInputError: Unsupported or missing file, empty file, no data rows, a missing
@@ -66,6 +69,7 @@ def load_series(
             rows, or timestamps that cannot be parsed (or whose day/month order is unclear).
     """
     columns = [time_column, target, *exogenous]
+    keys = [series_column] if series_column else []
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
         raise PipelineInputError(
@@ -76,6 +80,8 @@ def load_series(
     raw = _read_table(path, time_column)
     for column in columns:
         _require_column(raw, column, path)
+    for column in keys:
+        _require_column(raw, column, path, "--series-column (data.series_column)")
     if raw.empty:
         raise PipelineInputError(
             f"{path} has a header ({', '.join(map(str, raw.columns))}) but no data rows. "
@@ -86,14 +92,16 @@ def load_series(
     for column in columns[1:]:
         _require_numbers(raw[column], path)
 
-    frame = raw[columns].copy()
+    frame = raw[[*columns, *keys]].copy()
     frame[time_column] = parse_timestamps(frame[time_column], path, time_format)
     for column in columns[1:]:
         if not is_numeric_dtype(frame[column]):
             # pandas 3 reads a column with one bad cell as `str`: object keeps cells as written.
             frame[column] = frame[column].astype(object)
     # Stable, so rows with equal timestamps keep file order; duplicates are validation's job.
-    return frame.sort_values(time_column, kind="stable", na_position="last")
+    if keys:
+        frame[series_column] = frame[series_column].astype(object)
+    return frame.sort_values([*keys, time_column], kind="stable", na_position="last")
 
 
 def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
@@ -175,7 +183,12 @@ def _require_numbers(values: pd.Series, path: str | Path) -> None:
     )
 
 
-def _require_column(frame: pd.DataFrame, column: str, path: str | Path) -> None:
+def _require_column(
+    frame: pd.DataFrame,
+    column: str,
+    path: str | Path,
+    setting: str = "data.time_column / data.target",
+) -> None:
     """Raise with the available columns and the closest name when ``column`` is missing."""
     if column in frame.columns:
         return
@@ -190,6 +203,5 @@ def _require_column(frame: pd.DataFrame, column: str, path: str | Path) -> None:
         separator = " The file seems to use another separator than ','; save it comma-separated."
     raise PipelineInputError(
         f"{path} has no column '{column}'{suggestion}. Available columns: {available}."
-        f"{separator} Rename the column in the file, or set data.time_column / data.target "
-        "to its name."
+        f"{separator} Rename the column in the file, or set {setting} to its name."
     )

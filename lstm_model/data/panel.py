@@ -67,6 +67,61 @@ class Panel:
         series: np.ndarray = self.values[self.starts[i] : self.starts[i + 1]]
         return series
 
+    def future_timestamps(self, steps: int) -> np.ndarray:
+        """(S * steps,) the ``steps`` timestamps after each series' last one, series after
+        series, on the panel's frequency."""
+        offset = pd.tseries.frequencies.to_offset(self.frequency)
+        last = pd.DatetimeIndex(self.timestamps[self.starts[1:] - 1])
+        # One vectorised shift per step (h is small; the series are not looped over).
+        ahead = np.stack([(last + k * offset).to_numpy() for k in range(1, steps + 1)], axis=1)
+        stamps: np.ndarray = ahead.reshape(-1)
+        return stamps
+
+    def without(self, problems: dict[str, str]) -> Panel:
+        """The panel minus the series in ``problems`` (id -> why), which join ``excluded``."""
+        keep = ~np.isin(self.ids, list(problems))
+        rows = np.repeat(keep, self.lengths)
+        lengths = self.lengths[keep]
+        return Panel(
+            self.ids[keep],
+            self.values[rows],
+            np.r_[0, np.cumsum(lengths)],
+            self.timestamps[rows],
+            self.frequency,
+            {**self.excluded, **problems},
+        )
+
+
+def apply_policy(panel: Panel, problems: dict[str, str], bad_series: BadSeriesPolicy) -> Panel:
+    """Stop on ``problems`` (series id -> why) under ``fail``; leave them out under ``skip``.
+
+    Raises:
+        PipelineInputError: under ``fail`` when there is a problem, or when no series is left.
+    """
+    if not problems:
+        return panel
+    if bad_series == "fail" or len(problems) == len(panel.ids):
+        raise _failed_series(problems, bad_series)
+    return panel.without(problems)
+
+
+def _failed_series(problems: dict[str, str], bad_series: BadSeriesPolicy) -> PipelineInputError:
+    """One message listing the first problems by series id, and what to do."""
+    listed = [f"series {sid!r}: {why}" for sid, why in list(problems.items())[:MAX_LISTED]]
+    more = len(problems) - len(listed)
+    advice = (
+        "Fix them, or set data.bad_series = skip to leave them out (they are reported)."
+        if bad_series == "fail"
+        else "Every series failed, so nothing is left to train on: fix them."
+    )
+    return PipelineInputError(
+        f"{len(problems)} series failed the panel checks:\n  "
+        + "\n  ".join(listed)
+        + (f"\n  ... and {more} more" if more > 0 else "")
+        + "\n"
+        + advice
+    )
+
 
 def panel_from_frame(
     frame: pd.DataFrame,
@@ -115,14 +170,7 @@ def panel_from_frame(
     cadence = _shared_cadence(ids, stamps, problems)
     problems.update(_off_grid(ids, stamps, cadence, problems))
     if problems and bad_series == "fail":
-        listed = [f"series {sid!r}: {why}" for sid, why in list(problems.items())[:MAX_LISTED]]
-        more = len(problems) - len(listed)
-        raise PipelineInputError(
-            f"{len(problems)} series failed the panel checks:\n  "
-            + "\n  ".join(listed)
-            + (f"\n  ... and {more} more" if more > 0 else "")
-            + "\nFix them, or set data.bad_series = skip to leave them out (they are reported)."
-        )
+        raise _failed_series(problems, bad_series)
     keep = ~np.isin(ids, list(problems))
     if not keep.any():
         raise PipelineInputError("every series failed the panel checks; nothing left to train on")

@@ -24,6 +24,9 @@ def _base_suite_path() -> Path:
 
 
 BASE_SUITE_PATH = _base_suite_path()
+# A long-format panel's suite: the same checks over all series at once (lstm_model.data.panel
+# makes the per-series ones).
+PANEL_SUITE_PATH = BASE_SUITE_PATH.with_name("panel_suite.json")
 
 
 @functools.cache
@@ -41,7 +44,11 @@ def gx_module() -> Any:
 
 
 def read_suite(
-    path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
+    path: str | Path,
+    time_column: str,
+    target: str,
+    exogenous: Sequence[str] = (),
+    series_column: str | None = None,
 ) -> dict[str, Any]:
     """Read a suite JSON and bind its ``{time_column}`` / ``{target}`` column templates.
 
@@ -54,6 +61,7 @@ def read_suite(
         time_column: Replaces ``{time_column}`` in kwargs (also inside longer strings).
         target: Replaces ``{target}`` likewise.
         exogenous: Feature columns that ``each_feature`` expectations also check.
+        series_column: Replaces ``{series_column}`` (a panel's series id column).
 
     Returns:
         The suite as a dict (``name``, ``expectations`` with bound kwargs and an ``id`` each).
@@ -80,7 +88,12 @@ def read_suite(
                 **item,
                 "id": str(uuid.uuid4()) if each or not item.get("id") else item["id"],
                 "kwargs": _bind(
-                    item.get("kwargs", {}), {"{time_column}": time_column, "{target}": column}
+                    item.get("kwargs", {}),
+                    {
+                        "{time_column}": time_column,
+                        "{target}": column,
+                        "{series_column}": series_column or "{series_column}",
+                    },
                 ),
             }
             for item in data.get("expectations", [])
@@ -93,14 +106,18 @@ def read_suite(
 
 
 def load_suite(
-    path: str | Path, time_column: str, target: str, exogenous: Sequence[str] = ()
+    path: str | Path,
+    time_column: str,
+    target: str,
+    exogenous: Sequence[str] = (),
+    series_column: str | None = None,
 ) -> Any:
     """:func:`read_suite` as a ``great_expectations.ExpectationSuite``.
 
     Raises:
         PipelineInputError: Missing file, invalid JSON or invalid suite.
     """
-    data = read_suite(path, time_column, target, exogenous)
+    data = read_suite(path, time_column, target, exogenous, series_column)
     try:
         return gx_module().ExpectationSuite(**data)
     except Exception as error:  # GX raises pydantic, TypeError and its own errors here

@@ -27,6 +27,7 @@ from lstm_model.data.report import ExpectationOutcome, ValidationReport
 from lstm_model.data.rules import SuiteInput, decide, outcome, suite_input
 from lstm_model.data.suites import (
     BASE_SUITE_PATH,
+    PANEL_SUITE_PATH,
     gx_module,
     load_suite,
     policy_severity,
@@ -109,6 +110,37 @@ def validate_frame(
     )
 
 
+def validate_panel_frame(
+    frame: pd.DataFrame, config: PipelineConfig, source: str | Path = "", *, early: bool = False
+) -> ValidationReport:
+    """Validate a long-format panel with the panel suite plus ``data.extra_suites``.
+
+    Args:
+        frame: ``[time_column, target, *exogenous, series_column]`` from the loader.
+        config: Column names (``data.series_column`` among them) and extra suites.
+        source: The file, named in messages.
+        early: Decide with pandas only (see :func:`validate_series`).
+
+    Returns:
+        The report; call ``raise_for_failures()`` to stop on a failure.
+    """
+    data = config.data
+    return validate_series(
+        frame,
+        data.time_column,
+        data.target,
+        1,
+        PANEL_SUITE_PATH,
+        source,
+        exogenous=data.exogenous,
+        extra_suites=data.extra_suites,
+        outliers=data.outliers,
+        outlier_threshold=data.outlier_threshold,
+        early=early,
+        series_column=data.series_column,
+    )
+
+
 def validate_series(
     frame: pd.DataFrame,
     time_column: str,
@@ -123,6 +155,7 @@ def validate_series(
     outlier_threshold: float = 8.0,
     min_rows_reason: str = "data.min_rows",
     early: bool = False,
+    series_column: str | None = None,
 ) -> ValidationReport:
     """Run GX expectation suites on the series, with an ephemeral (in-memory) GX context.
 
@@ -141,6 +174,7 @@ def validate_series(
         min_rows_reason: Why ``min_rows`` rows are needed, for the message.
         early: Decide with pandas, without GX, only the expectations it decides as GX
             would (:mod:`lstm_model.data.rules`); a passing early report still needs GX.
+        series_column: A panel's series id column, bound to ``{series_column}``.
 
     Returns:
         The report, with GX's rendered HTML Data Docs page in ``html`` (not when early).
@@ -153,10 +187,10 @@ def validate_series(
         frame, time_column, target, exogenous, min_rows, min_rows_reason, outlier_threshold
     )
     if early:
-        suites = [read_suite(path, time_column, target, exogenous) for path in paths]
+        suites = [read_suite(path, time_column, target, exogenous, series_column) for path in paths]
         return _early_report(suites, inputs, outliers, str(source))
     gx = gx_module()
-    loaded = [load_suite(path, time_column, target, exogenous) for path in paths]
+    loaded = [load_suite(path, time_column, target, exogenous, series_column) for path in paths]
     suite = gx.ExpectationSuite(
         name="+".join(item.name for item in loaded),
         expectations=[copy.copy(e) for item in loaded for e in item.expectations],

@@ -69,13 +69,43 @@ def global_bounds(
     return bounds
 
 
-def export_global(fit: GlobalFit, directory: Path, intervals: ConformalIntervals) -> Path:
+def global_coverage(
+    fit: GlobalFit,
+    values: np.ndarray,
+    origins: np.ndarray,
+    paths: np.ndarray,
+    intervals: ConformalIntervals,
+) -> tuple[dict[float, float], dict[float, float]]:
+    """Share of actual values inside each level's bounds, and the mean width relative to the
+    history's spread, over the paths from ``origins``.
+
+    Returns:
+        ``level -> coverage`` and ``level -> mean width / spread``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    histories = values[origins[:, np.newaxis] - fit.lookback + np.arange(fit.lookback)]
+    actual = values[origins[:, np.newaxis] + np.arange(fit.horizon)]
+    _, spread = window_scale(histories)
+    coverage, widths = {}, {}
+    for level, (lower, upper) in global_bounds(paths, histories, intervals).items():
+        coverage[level] = float(np.mean((actual >= lower) & (actual <= upper)))
+        widths[level] = float(np.mean((upper - lower) / spread[:, np.newaxis]))
+    return coverage, widths
+
+
+def export_global(
+    fit: GlobalFit,
+    directory: Path,
+    intervals: ConformalIntervals,
+    series_column: str = "series_id",
+) -> Path:
     """Write the SavedModel of the global model with normalisation and intervals in the graph.
 
     Args:
         fit: The global model.
         directory: Where ``saved_model.pb`` and ``variables/`` go (TF Serving layout).
         intervals: Widths on the scaled errors (:func:`calibrate_global`).
+        series_column: The panel's series id column, which the registered pyfunc reads.
 
     Returns:
         The directory.
@@ -112,7 +142,12 @@ def export_global(fit: GlobalFit, directory: Path, intervals: ConformalIntervals
     )
     directory = Path(directory)
     archive.write_out(str(directory), verbose=False)
-    description = {"kind": "global", "lookback": fit.lookback, "horizon": fit.horizon}
+    description = {
+        "kind": "global",
+        "lookback": fit.lookback,
+        "horizon": fit.horizon,
+        "series_column": series_column,
+    }
     (directory / PREPROCESSING_FILE).write_text(json.dumps({**description, "columns": ["value"]}))
     return directory
 

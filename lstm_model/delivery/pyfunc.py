@@ -158,17 +158,55 @@ def log_forecaster(
 
     # The value column plus any exogenous columns, as the SavedModel was trained with them.
     example = history_frame(example_values, load_transform(saved_model_dir).columns)
+    return register_pyfunc(
+        Path(__file__).with_name("forecaster_model.py"),
+        saved_model_dir,
+        model_name,
+        example,
+        "backtest",
+        tags,
+        keras_model,
+        description,
+    )
+
+
+def register_pyfunc(
+    code: Path,
+    saved_model_dir: Path,
+    model_name: str,
+    example: pd.DataFrame,
+    default_output: str,
+    tags: dict[str, str],
+    keras_model: Path | None = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Log a pyfunc defined in ``code`` (MLflow's models from code) over a SavedModel and
+    register it with its ``tags`` in one registry call, then alias it ``challenger``.
+
+    Args:
+        code: The file that calls ``mlflow.models.set_model`` on the forecaster.
+        saved_model_dir: The verified SavedModel (what serves).
+        model_name: Registered model name.
+        example: The input example (its dtypes make the signature).
+        default_output: The ``output`` parameter's default in the signature.
+        tags: Version tags, ``blessed`` and ``blessing_reason`` among them.
+        keras_model: The native ``.keras`` file, kept as artifact ``keras_model``.
+        description: The version's description in the registry.
+
+    Returns:
+        The registered model version.
+    """
     # Only the dtypes matter for the signature; the forecasts themselves are not needed here.
     # The params (with their defaults) make ``output`` and ``steps`` part of the signature.
     signature = infer_signature(
         example,
         pd.DataFrame({OUTPUT_COLUMN: np.zeros(len(example))}),
-        params={"output": "backtest", "steps": 0},
+        params={"output": default_output, "steps": 0},
     )
     info = mlflow.pyfunc.log_model(
         name="model",
         # Models from code: the class is imported when loading, never unpickled.
-        python_model=str(Path(__file__).with_name("forecaster_model.py")),
+        python_model=str(code),
         artifacts={
             "saved_model": str(saved_model_dir),
             **({"keras_model": str(keras_model)} if keras_model is not None else {}),

@@ -30,6 +30,9 @@ HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
 BLESSED_TAG = "blessed"
 FORCED_TAG = "promotion_forced"  # set when --force promoted a version that is not blessed
 DATA_TAG, CONFIG_TAG = "data_sha256", "config_sha256"  # what a version was trained from
+# What a version forecasts: "panel" (the global model of many series, input with a series id
+# column) or, when absent, one series. A champion is only compared with its own kind.
+KIND_TAG, PANEL_KIND, SERIES_KIND = "forecaster_kind", "panel", "series"
 HEADLINE_METRICS = ("test/rmse", "test/mase")
 USER_ENV = "LSTM_PIPELINE_USER"  # who, when the OS user is a shared CI account
 LOCK_TIMEOUT = RegistryConfig.model_fields["lock_timeout"].default
@@ -119,6 +122,30 @@ def champion_version(model_name: str) -> ModelVersion | None:
         return MlflowClient().get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException:
         return None
+
+
+def check_champion_kind(model_name: str, kind: str) -> None:
+    """Refuse a retrain whose model would be compared with a champion of the other kind (a
+    panel's global model against a single series' model, or the reverse).
+
+    Args:
+        model_name: Registered model name.
+        kind: ``panel`` or ``series``: what this run trains.
+
+    Raises:
+        PipelineInputError: the champion forecasts the other kind of input.
+    """
+    champion = champion_version(model_name)
+    if champion is None:
+        return
+    theirs = (champion.tags or {}).get(KIND_TAG, SERIES_KIND)
+    if theirs != kind:
+        what = {PANEL_KIND: "a panel (many series)", SERIES_KIND: "one series"}
+        raise PipelineInputError(
+            f"{model_name}'s champion (v{champion.version}) forecasts {what[theirs]}, this run "
+            f"trains a model of {what[kind]}: they cannot be compared. Register it under "
+            "another name with --model-name (registry.model_name)."
+        )
 
 
 def is_blessed(version: ModelVersion) -> bool | None:

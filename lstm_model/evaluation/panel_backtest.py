@@ -16,12 +16,14 @@ which the LSTM beats each baseline, and the series where it is furthest behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lstm_model.data.panel import Panel
 from lstm_model.modeling.panel_windows import PanelSplit, window_origins
+from lstm_model.plotting import pyplot, save_figure
 
 # statsforecast's class names for the pipeline's baselines.
 STATISTICAL_MODELS = {"ets": "AutoETS", "arima": "AutoARIMA", "theta": "AutoTheta"}
@@ -79,15 +81,35 @@ def statistical_paths(
 
 @dataclass(frozen=True)
 class PanelBacktest:
-    """Per-series MASE of every forecaster and the panel's summary.
+    """Every forecaster's paths from the same origins of every series, and their MASE.
 
     Attributes:
-        ids: Series ids, in order.
+        ids: (S,) series ids, in order.
+        origins: (k,) origins of the paths (rows of the panel's flat arrays).
+        owner: (k,) index of the series each path belongs to.
+        actual: (k, h) what happened after each origin.
+        forecasts: forecaster -> (k, h) paths; the LSTM is ``model``.
+        scale: (S,) each series' MASE scale (in-sample seasonal-naive MAE of its training part).
         mase: forecaster -> (S,) MASE over every step of every path of each series.
     """
 
     ids: np.ndarray
+    origins: np.ndarray
+    owner: np.ndarray
+    actual: np.ndarray
+    forecasts: dict[str, np.ndarray]
+    scale: np.ndarray
     mase: dict[str, np.ndarray]
+
+    @property
+    def horizon(self) -> int:
+        return int(self.actual.shape[1])
+
+    def scaled_errors(self, name: str = "model") -> np.ndarray:
+        """(k, h) errors of one forecaster, each divided by its series' MASE scale, so that
+        errors of series on different levels can be pooled (and tested) together."""
+        errors: np.ndarray = (self.actual - self.forecasts[name]) / self.scale[self.owner, None]
+        return errors
 
     def summary(self) -> dict[str, float]:
         """``<name>/mean_mase``, ``<name>/median_mase`` and ``lstm_beats/<baseline>`` shares."""
@@ -100,11 +122,29 @@ class PanelBacktest:
                 out[f"lstm_beats/{name}"] = float(np.mean(self.mase["model"] < values))
         return out
 
+    def best_baseline(self, candidates: tuple[str, ...] = ("ets", "arima", "theta")) -> str:
+        """The baseline with the lowest mean MASE among ``candidates`` that were run (any
+        baseline when none of them was)."""
+        run = [name for name in candidates if name in self.mase] or [
+            name for name in self.mase if name != "model"
+        ]
+        return min(run, key=lambda name: float(np.mean(self.mase[name])))
+
     def worst(self, baseline: str, count: int = 10) -> list[tuple[str, float]]:
         """The series where the LSTM's MASE is furthest above ``baseline``'s (ratio)."""
         ratio = self.mase["model"] / self.mase[baseline]
         order = np.argsort(-ratio)[:count]
         return [(str(self.ids[i]), float(ratio[i])) for i in order]
+
+    def table(self) -> pd.DataFrame:
+        """One row per series: its MASE under every forecaster and the LSTM's ratio to each."""
+        frame = pd.DataFrame({"series_id": self.ids})
+        for name, values in self.mase.items():
+            frame[f"mase_{name}"] = values
+        for name, values in self.mase.items():
+            if name != "model":
+                frame[f"ratio_to_{name}"] = self.mase["model"] / values
+        return frame
 
 
 def score_panel(
@@ -135,7 +175,7 @@ def score_panel(
         errors = np.abs(actual - paths).sum(axis=1)
         mae = np.bincount(owner, weights=errors, minlength=count) / paths_per_series
         mase[name] = mae / scale
-    return PanelBacktest(panel.ids, mase)
+    return PanelBacktest(panel.ids, origins, owner, actual, dict(forecasts), scale, mase)
 
 
 def _training_scale(panel: Panel, split: PanelSplit, season: int) -> np.ndarray:
@@ -157,3 +197,30 @@ def _training_scale(panel: Panel, split: PanelSplit, season: int) -> np.ndarray:
         scales.append(np.divide(total, number, out=np.full(count, np.nan), where=number > 0))
     scale: np.ndarray = np.where(np.isfinite(scales[0]) & (scales[0] > 0), scales[0], scales[1])
     return scale
+
+
+def plot_mase_ratios(backtest: PanelBacktest, baselines: list[str], path: Path) -> Path:
+    """Distribution over series of the LSTM's MASE divided by each baseline's (log scale;
+    left of 1 the LSTM is better on that series).
+
+    Args:
+        backtest: The scored panel.
+        baselines: Which baselines to draw, e.g. seasonal naive and the best statistical one.
+        path: The PNG to write.
+    """
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ratios = [backtest.mase["model"] / backtest.mase[name] for name in baselines]
+    finite = np.concatenate([r[np.isfinite(r) & (r > 0)] for r in ratios])
+    low, high = (finite.min(), finite.max()) if len(finite) else (0.5, 2.0)
+    bins = np.geomspace(min(low, 0.9), max(high, 1.1), 30)
+    for name, ratio in zip(baselines, ratios, strict=True):
+        share = float(np.mean(ratio < 1))
+        ax.hist(ratio, bins=bins, alpha=0.55, label=f"vs {name} (better on {share:.0%})")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("LSTM MASE / baseline MASE, per series")
+    ax.set_ylabel("series")
+    ax.set_title(f"{len(backtest.ids)} series, paths of {backtest.horizon} steps")
+    ax.legend()
+    return save_figure(fig, path)

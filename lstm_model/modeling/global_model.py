@@ -9,6 +9,7 @@ watches the validation loss pooled over all series.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -58,6 +59,7 @@ def fit_global(
     patience: int,
     batch_size: int,
     seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> GlobalFit:
     """Fit one model on the training windows of every series, stopped on their validation.
 
@@ -71,6 +73,7 @@ def fit_global(
         patience: Epochs without a better pooled validation loss before stopping.
         batch_size: Windows per gradient step.
         seed: Weights, dropout and the shuffle order.
+        callbacks: More Keras callbacks (metrics logging, progress).
 
     Returns:
         The model with its best weights restored, and the fit's record.
@@ -94,7 +97,7 @@ def fit_global(
         window_dataset(panel.values, train, lookback, horizon, batch_size, shuffle_seed=seed),
         validation_data=window_dataset(panel.values, validation, lookback, horizon, 4096),
         epochs=epochs,
-        callbacks=[stopping],
+        callbacks=[stopping, *callbacks],
         shuffle=False,  # the dataset reshuffles the origins itself
         verbose=0,
     )

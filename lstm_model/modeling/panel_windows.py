@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lstm_model.data.panel import Panel
+from lstm_model.errors import PipelineInputError
 
 # A window whose spread is below this share of its level is treated as flat: its scale is
 # floored so that targets do not explode (a constant window then forecasts its level).
@@ -170,3 +171,33 @@ def window_dataset(
         return ((inputs - location) / scale)[:, :, tf.newaxis], (targets - location) / scale
 
     return dataset.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def short_series(panel: Panel, split: PanelSplit, lookback: int, horizon: int) -> dict[str, str]:
+    """Series whose training part holds no whole window (``lookback`` inputs, ``horizon``
+    targets), as series id -> why.
+
+    Raises:
+        PipelineInputError: the common validation or test part is shorter than the horizon,
+            so no series could be evaluated.
+    """
+    for name, (first, end) in (
+        ("validation", split.part("validation")),
+        ("test", split.part("test")),
+    ):
+        rows = int((end - first)[0])
+        if rows < horizon:
+            raise PipelineInputError(
+                f"every series' {name} part has {rows} rows (a share of the median length "
+                f"{int(np.median(panel.lengths))}), fewer than the horizon {horizon}: lower "
+                f"--horizon (forecast.horizon) or raise split.{name}_fraction"
+            )
+    training = split.validation - split.starts
+    needed = lookback + horizon
+    return {
+        str(panel.ids[i]): (
+            f"{panel.lengths[i]} rows leave {training[i]} for training, fewer than the "
+            f"{needed} one window needs (lookback {lookback} + horizon {horizon})"
+        )
+        for i in np.flatnonzero(training < needed)
+    }

@@ -304,3 +304,28 @@ def test_forecast_writes_the_next_steps_with_intervals(workspace, tmp_path, caps
     assert "--horizon 9" in err and "at most 4" in err
     assert_only_the_message(err)
     assert not (workspace / "x.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda f: f.drop(index=[40]), "series 's0': after 2003-04-01 00:00:00 comes 2003-06-01"),
+        (lambda f: f.assign(value=f["value"].astype(object)).replace({f["value"][100]: "x"}),
+         "series 's1': value 'x'"),
+        (lambda f: f.drop(columns="series_id"), "--series-column"),
+    ],
+    ids=["gap", "non-numeric", "no-id-column"],
+)  # fmt: skip
+def test_a_bad_panel_exits_2_naming_the_series_before_anything_starts(
+    tmp_path, monkeypatch, capsys, change, expected
+):
+    from conftest import make_panel
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "panel.csv"
+    change(make_panel(3, 96)).to_csv(path, index=False)
+    code = main(["retrain", str(path), "--series-column", "series_id", "--model-name", "never"])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err, err
+    assert_only_the_message(err)
+    assert not (tmp_path / "model_store").exists() and not (tmp_path / "mlflow.db").exists()

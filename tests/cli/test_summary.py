@@ -61,3 +61,33 @@ def test_checks_are_listed_in_order_and_the_first_failure_decides():
     assert not listed[2].endswith("<- decided")
     assert "blessed:        no (decided by check 2" in "\n".join(lines)
     assert "champion:       unchanged (v1); v2 stays challenger" in lines
+
+
+def test_panel_summary_ranks_by_mean_mase_with_win_shares_and_the_left_out_series():
+    from flows.cli.summary import format_panel_summary
+    from flows.retrain_panel import PanelRetrainResult
+
+    decision = BlessingDecision(
+        False, {"seasonal_naive": True, "series_share": False}, ["why 1", "why 2"]
+    )
+    summary = {
+        "model/mean_mase": 0.9,
+        "model/median_mase": 0.8,
+        "ets/mean_mase": 0.85,
+        "ets/median_mase": 0.7,
+        "seasonal_naive/mean_mase": 1.2,
+        "seasonal_naive/median_mase": 1.1,
+        "lstm_beats/ets": 0.4,
+        "lstm_beats/seasonal_naive": 0.7,
+    }
+    result = PanelRetrainResult(
+        "abc", "m", "3", False, decision.reason, None, 40, {"z9": "too short"}, 12, summary,
+        "ets", [("s7", 1.8)], {80.0: 0.79}, decision, "2", "panel.csv",
+    )  # fmt: skip
+    text = format_panel_summary(result)
+    rows = [line.split()[1] for line in text.splitlines() if line[:4].strip().isdigit()]
+    assert rows == ["ets", "LSTM", "seasonal"]
+    assert "40% of series" in text and "70% of series" in text
+    assert "furthest behind ets: s7 (1.80x)" in text and "z9: too short" in text
+    assert "decided by check 2: not worse than seasonal naive on too many series" in text
+    assert "unchanged (v2); v3 stays challenger" in text

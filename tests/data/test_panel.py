@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstm_model.config import PipelineConfig
+from lstm_model.data.check import check_panel
 from lstm_model.data.panel import panel_from_frame
+from lstm_model.data.validation import validate_panel_frame
 from lstm_model.errors import PipelineInputError
 
 
@@ -55,3 +58,45 @@ def test_missing_columns_and_ids_say_how_to_fix():
     frame.loc[3, "store"] = None
     with pytest.raises(PipelineInputError, match="line 5: the series id column 'store' is empty"):
         panel_from_frame(frame, "store")
+
+
+def test_a_panel_without_some_series_keeps_the_rest_intact():
+    panel = panel_from_frame(_long({"a": 24, "b": 30, "c": 40}), "store")
+    smaller = panel.without({"b": "too short"})
+    assert list(smaller.ids) == ["a", "c"] and list(smaller.starts) == [0, 24, 64]
+    np.testing.assert_array_equal(smaller.series("c"), panel.series("c"))
+    assert smaller.excluded == {"b": "too short"}
+
+
+def test_future_timestamps_continue_each_series_on_the_panel_frequency():
+    panel = panel_from_frame(_long({"a": 24, "b": 30}), "store")
+    stamps = pd.DatetimeIndex(panel.future_timestamps(3))
+    # a: 2000-01 .. 2001-12; b starts a month later and runs 30 months: .. 2002-07.
+    assert list(stamps.strftime("%Y-%m")) == [
+        "2002-01", "2002-02", "2002-03", "2002-08", "2002-09", "2002-10"
+    ]  # fmt: skip
+
+
+def test_check_panel_names_the_series_and_refuses_exogenous_columns(tmp_path):
+    frame = _long({"a": 24, "b": 30}).rename(columns={"store": "series_id"})
+    b_rows = frame[frame["series_id"] == "b"].sort_values("timestamp").index
+    frame = frame.drop(b_rows[5:6])
+    path = tmp_path / "panel.csv"
+    frame.to_csv(path, index=False)
+    config = PipelineConfig().with_overrides(data__series_column="series_id")
+    _, panel = check_panel(path, config.with_overrides(data__bad_series="skip"))
+    assert list(panel.ids) == ["a"] and "not the next MS step" in panel.excluded["b"]
+    with pytest.raises(PipelineInputError, match="series 'b'"):
+        check_panel(path, config)
+    with pytest.raises(PipelineInputError, match="reads the target only"):
+        check_panel(path, config.with_overrides(data__exogenous=("price",)))
+
+
+def test_the_panel_suite_finds_a_repeated_series_and_timestamp(tmp_path):
+    frame = _long({"a": 24, "b": 30}).rename(columns={"store": "series_id"})
+    repeated = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    config = PipelineConfig().with_overrides(data__series_column="series_id")
+    assert validate_panel_frame(frame, config).success
+    report = validate_panel_frame(repeated, config)
+    failed = [outcome.expectation for outcome in report.failures]
+    assert failed == ["expect_compound_columns_to_be_unique"]

@@ -83,10 +83,12 @@ def test_a_window_sees_neither_other_series_nor_its_own_future(lengths, seed):
     x2, _, location2, scale2 = normalised_windows(changed, origins[k : k + 1], LOOKBACK, HORIZON)
     np.testing.assert_array_equal(x2[0], x[k])
     assert (location2[0], scale2[0]) == (location[k], scale[k])
-    # Each window is standardised, and undoing it recovers the true targets.
+    # Each window is standardised, and undoing it recovers the true targets (to float32's
+    # precision on the window's own scale: targets far from the window are large numbers).
     np.testing.assert_allclose(x[:, :, 0].mean(axis=1), 0, atol=1e-4)
     truth = panel.values[origins[:, np.newaxis] + np.arange(HORIZON)]
-    np.testing.assert_allclose(denormalise(y, location, scale), truth, rtol=1e-5, atol=1e-6)
+    error = (denormalise(y, location, scale) - truth) / scale[:, np.newaxis]
+    np.testing.assert_allclose(error, 0, atol=1e-5 * max(1.0, float(np.abs(y).max())))
 
 
 def test_streamed_batches_equal_the_numpy_windows():

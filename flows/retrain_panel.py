@@ -1,0 +1,173 @@
+"""The retraining pipeline of a panel (many series, one global model), visible in one function.
+
+load and check every series -> analyze the panel -> train one LSTM on all series -> calibrate
+intervals -> backtest every series against the baselines -> compare -> bless -> export ->
+register -> push (-> deploy) -> promote.
+
+One registered version serves the whole panel (and series it never saw, from their history
+alone). Registration, push and promotion follow the single-series flow: verified export
+before registering, ``champion`` moved under the model's lock only after the push.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from prefect import flow
+from prefect.artifacts import create_link_artifact
+
+from flows.preflight import preflight
+from flows.runs import (
+    SkippedRetrain,
+    log_run_context,
+    run_inputs,
+    run_name,
+    ship_and_promote,
+    skip_unchanged,
+)
+from lstm_model.config import PipelineConfig
+from lstm_model.delivery.registry import PANEL_KIND, check_champion_kind
+from lstm_model.delivery.shipping import push_metadata
+from lstm_model.evaluation.blessing import BlessingDecision
+from lstm_model.evaluation.panel_backtest import PanelBacktest
+from lstm_model.redact import install_log_redaction
+from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
+from tasks.panel import (
+    bless_panel,
+    calibrate,
+    compare,
+    evaluate,
+    export,
+    fit,
+    load_panel,
+    prepare,
+    register,
+)
+
+
+@dataclass(frozen=True)
+class PanelRetrainResult:
+    """What a panel's retraining run produced.
+
+    ``summary`` holds the panel's mean and median MASE per forecaster and the LSTM's win
+    shares (:meth:`PanelBacktest.summary`); ``excluded`` the series left out, with why.
+    """
+
+    run_id: str
+    model_name: str
+    version: str
+    champion: bool
+    reason: str
+    pushed_to: str | None
+    series: int
+    excluded: dict[str, str]
+    horizon: int
+    summary: dict[str, float]
+    best_baseline: str
+    worst: list[tuple[str, float]]
+    coverage: dict[float, float]
+    blessing: BlessingDecision
+    champion_before: str | None
+    data_path: str
+
+
+@flow(name="retrain-panel", log_prints=True)
+def retrain_panel(
+    data_path: str, config: PipelineConfig, force: bool = False
+) -> PanelRetrainResult | SkippedRetrain:
+    """Train, evaluate, register and ship one global LSTM for every series in ``data_path``.
+
+    Args:
+        data_path: Long-format CSV or Parquet: ``data.series_column``, the time column and the
+            target, one row per series and timestamp.
+        config: Every knob; ``data.series_column`` must be set.
+        force: Retrain even when the newest version was trained on the same data and config.
+
+    Returns:
+        The MLflow run, the registered version, whether it became champion and where it went;
+        or, when nothing changed, which version already covers this data.
+    """
+    name = config.registry.model_name
+    install_log_redaction()
+    preflight(data_path, config)
+    configure_tracking(config.registry.tracking_uri, config.registry.experiment)
+    check_champion_kind(name, PANEL_KIND)
+    inputs = run_inputs(data_path, config)
+    skipped = None if force else skip_unchanged(name, inputs)
+    if skipped is not None:
+        return skipped
+    with (
+        mlflow.start_run(run_name=run_name(name, data_path)) as run,
+        killed_on_interrupt(),
+        tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
+    ):
+        work_dir = Path(tmp)
+        log_run_context(data_path, config, inputs)
+        create_link_artifact(
+            key="mlflow-run",
+            link=run_url(run),
+            link_text=f"MLflow run {run.info.run_name}",
+            description="This flow run's MLflow run: parameters, metrics, plots, model",
+        )
+
+        panel = load_panel(data_path, config)
+        prepared = prepare(panel, config)
+        model = fit(prepared, config)
+        intervals = calibrate(model, prepared, config)
+        evaluation, coverage = evaluate(model, prepared, intervals, config, work_dir)
+        comparisons = compare(evaluation, prepared, config)
+        blessing = bless_panel(evaluation, comparisons, config)
+        saved_model = export(model, intervals, prepared, config, work_dir)
+        description = describe_panel_version(data_path, evaluation, blessing)
+        version = str(
+            register(saved_model, model, prepared, blessing, config, description, inputs).version
+        )
+        summary = evaluation.summary()
+        promoted, reason, pushed_to = ship_and_promote(
+            saved_model,
+            version,
+            blessing,
+            comparisons.champion_version,
+            config,
+            work_dir,
+            push_metadata(run.info.run_id, version, {"test/mase": summary["model/mean_mase"]}),
+        )
+        mlflow.set_tag("mlflow.note.content", f"{name} v{version}: {description}")
+        best = evaluation.best_baseline()
+        return PanelRetrainResult(
+            run.info.run_id,
+            name,
+            version,
+            promoted,
+            reason,
+            pushed_to,
+            len(prepared.panel.ids),
+            prepared.panel.excluded,
+            evaluation.horizon,
+            summary,
+            best,
+            evaluation.worst(best, 5),
+            coverage,
+            blessing,
+            comparisons.champion_version,
+            str(data_path),
+        )
+
+
+def describe_panel_version(
+    data_path: str, evaluation: PanelBacktest, blessing: BlessingDecision
+) -> str:
+    """The version's description: data, the panel's mean MASE against the best baseline's, the
+    win share and the decision."""
+    summary = evaluation.summary()
+    best = evaluation.best_baseline()
+    return (
+        f"Global LSTM forecaster of the {len(evaluation.ids)} series in {data_path}; mean "
+        f"MASE {summary['model/mean_mase']:.4g} (best baseline {best}: "
+        f"{summary[f'{best}/mean_mase']:.4g}; better than seasonal naive on "
+        f"{summary['lstm_beats/seasonal_naive']:.0%} of series) over paths of "
+        f"{evaluation.horizon} steps. {blessing.reason[:1000]}"
+    )

@@ -1,0 +1,138 @@
+"""What every retrain flow shares: names and tags of a run, its context in MLflow, skipping
+unchanged data, and the locked push-then-promote step.
+
+Push and promotion run under the model's registry lock, and only if the champion is still the
+one the challenger was compared with: two retrains of one model never both become champion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+from prefect import get_run_logger
+from prefect.runtime import flow_run
+
+from flows.ship import ship
+from lstm_model.config import PipelineConfig
+from lstm_model.data.source import content_hash
+from lstm_model.delivery.doctor import HOST_TAG, PID_TAG
+from lstm_model.delivery.lock import model_lock
+from lstm_model.delivery.registry import CONFIG_TAG, DATA_TAG, champion_moved, newest_version_from
+from lstm_model.evaluation.blessing import BlessingDecision
+from lstm_model.redact import redact
+from tasks.delivery import promote_to_champion
+
+
+@dataclass(frozen=True)
+class SkippedRetrain:
+    """No run: the newest version was trained on the same data with the same configuration."""
+
+    model_name: str
+    version: str
+    message: str
+
+
+def run_inputs(data_path: str, config: PipelineConfig) -> dict[str, str]:
+    """The data's and the configuration's fingerprints (version tags of what it was trained on)."""
+    return {DATA_TAG: content_hash(data_path), CONFIG_TAG: config.sha256()}
+
+
+def skip_unchanged(model_name: str, inputs: dict[str, str]) -> SkippedRetrain | None:
+    """A :class:`SkippedRetrain` when the newest version was trained on the same data with the
+    same configuration (a weekly schedule on a file that did not change would pile up
+    identical versions); None otherwise."""
+    same = newest_version_from(model_name, inputs[DATA_TAG], inputs[CONFIG_TAG])
+    if same is None:
+        return None
+    message = (
+        f"skipped: {model_name} v{same} was trained on the same data (sha256 "
+        f"{inputs[DATA_TAG][:12]}...) with the same configuration, so a retrain would "
+        "learn nothing new. Pass --force to retrain anyway."
+    )
+    get_run_logger().info(message)
+    return SkippedRetrain(model_name, same, message)
+
+
+def ship_and_promote(
+    saved_model: Path,
+    version: str,
+    blessing: BlessingDecision,
+    compared_champion: str | None,
+    config: PipelineConfig,
+    work_dir: Path,
+    metadata: dict[str, str],
+) -> tuple[bool, str, str | None]:
+    """Push (and deploy) a blessed version and make it champion, under the model's lock and
+    only if the champion is still the one it was compared with.
+
+    Returns:
+        Whether it became champion, why (or why not), and where it was pushed.
+    """
+    name = config.registry.model_name
+    promoted, reason = blessing.blessed, blessing.reason
+    pushed_to = None
+    if promoted:
+        logger = get_run_logger()
+        with model_lock(mlflow.get_registry_uri(), name, config.registry.lock_timeout, logger.info):
+            moved = champion_moved(name, compared_champion)
+            if moved is None:
+                pushed_to = ship(saved_model, name, version, config, work_dir, metadata)
+                promote_to_champion(name, version, reason)
+            else:
+                promoted, reason = False, moved
+    if not promoted:
+        get_run_logger().info("version %s stays challenger: %s", version, reason)
+    mlflow.set_tags({"promotion_decision": reason, "pushed_to": pushed_to or "not pushed"})
+    return promoted, reason, pushed_to
+
+
+def run_name(model_name: str, data_path: str) -> str:
+    """The MLflow run's (and the Prefect flow run's) name: which model, on what, when.
+
+    Args:
+        model_name: Registered model name.
+        data_path: The series' file, local or ``s3://``.
+
+    Returns:
+        ``<model>-<data file stem>-<UTC time>``.
+    """
+    stem = Path(str(data_path).rstrip("/")).stem or "data"
+    return f"{model_name}-{stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def run_tags(model_name: str, data_path: str | Path, trigger: str) -> list[str]:
+    """Prefect tags of a retrain flow run, to filter runs in the UI.
+
+    Args:
+        model_name: Registered model name.
+        data_path: The series' file (its name is tagged).
+        trigger: ``cli`` or ``schedule``.
+
+    Returns:
+        ``lstm-pipeline``, ``model:<name>``, ``data:<file name>``, ``trigger:<trigger>``.
+    """
+    name = Path(str(data_path).rstrip("/")).name
+    return ["lstm-pipeline", f"model:{model_name}", f"data:{name}", f"trigger:{trigger}"]
+
+
+def log_run_context(data_path: str, config: PipelineConfig, inputs: dict[str, str]) -> None:
+    """Configuration, data fingerprint and orchestration ids, so runs compare side by side."""
+    # A tracking URI with user:password in it must not be stored with the run.
+    mlflow.log_params({key: redact(str(value)) for key, value in config.flat().items()})
+    mlflow.log_dict(json.loads(redact(config.model_dump_json())), "config.json")
+    mlflow.set_tags(
+        {
+            "data_path": redact(str(data_path)),
+            **inputs,
+            "prefect_flow_run_id": str(flow_run.get_id() or ""),
+            # Lets `lstm-pipeline doctor` tell a live run from one whose process died.
+            PID_TAG: str(os.getpid()),
+            HOST_TAG: socket.gethostname(),
+        }
+    )
