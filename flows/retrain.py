@@ -13,33 +13,25 @@ leaves the registry's aliases and the push target as they were.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 from prefect import flow
-from prefect.artifacts import create_link_artifact
-from prefect.runtime import flow_run
 
-from flows.preflight import preflight
 from flows.retrain_panel import PanelRetrainResult, retrain_panel
 from flows.runs import (
     SkippedRetrain,
-    log_run_context,
-    run_inputs,
-    run_name,
+    checked_inputs,
+    flow_run_name,
     ship_and_promote,
-    skip_unchanged,
+    tracked_run,
 )
 from lstm_model.config import PipelineConfig
 from lstm_model.data.values import TimeSeries
-from lstm_model.delivery.registry import SERIES_KIND, check_champion_kind
+from lstm_model.delivery.registry import SERIES_KIND
 from lstm_model.delivery.shipping import push_metadata
 from lstm_model.evaluation.backtest import Backtest
 from lstm_model.evaluation.blessing import BlessingDecision, advice_when_baselines_win
-from lstm_model.redact import install_log_redaction
-from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
 from tasks.analysis import analyze
 from tasks.data import load_data, validate_data
 from tasks.delivery import export, register
@@ -80,15 +72,6 @@ class RetrainResult:
     advice: str | None = None
 
 
-def flow_run_name() -> str:
-    """The Prefect flow run's name: the same ``<model>-<data>-<time>`` as the MLflow run."""
-    parameters = flow_run.parameters
-    config = parameters.get("config") or PipelineConfig()
-    if isinstance(config, dict):  # a deployment's parameters arrive as JSON
-        config = PipelineConfig.model_validate(config)
-    return run_name(config.registry.model_name, str(parameters["data_path"]))
-
-
 @flow(name="retrain", log_prints=True, flow_run_name=flow_run_name)
 def retrain(
     data_path: str, config: PipelineConfig | None = None, force: bool = False
@@ -112,30 +95,10 @@ def retrain(
         # deployments of this flow train panels too).
         return retrain_panel(data_path, config, force)
     name = config.registry.model_name
-    install_log_redaction()  # scheduled and deployed runs do not go through the CLI
-    # Bad input should fail now, not after minutes of tuning.
-    preflight(data_path, config)
-    configure_tracking(config.registry.tracking_uri, config.registry.experiment)
-    check_champion_kind(name, SERIES_KIND)
-    inputs = run_inputs(data_path, config)
-    skipped = None if force else skip_unchanged(name, inputs)
-    if skipped is not None:
-        return skipped
-    with (
-        mlflow.start_run(run_name=run_name(name, data_path)) as run,
-        killed_on_interrupt(),
-        # Removed on any exit, an interrupt included (only kill -9 can leave it behind).
-        tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
-    ):
-        work_dir = Path(tmp)
-        log_run_context(data_path, config, inputs)
-        create_link_artifact(
-            key="mlflow-run",
-            link=run_url(run),
-            link_text=f"MLflow run {run.info.run_name}",
-            description="This flow run's MLflow run: parameters, metrics, plots, model",
-        )
-
+    inputs = checked_inputs(data_path, config, SERIES_KIND, force)
+    if isinstance(inputs, SkippedRetrain):
+        return inputs
+    with tracked_run(data_path, config, inputs) as (run, work_dir):
         frame, ingestion = load_data(data_path, config)
         validate_data(frame, config, source=str(data_path))
         # One object for the series from here on; its frequency is the one ingestion inferred.

@@ -11,30 +11,23 @@ before registering, ``champion`` moved under the model's lock only after the pus
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 from prefect import flow
-from prefect.artifacts import create_link_artifact
 
-from flows.preflight import preflight
 from flows.runs import (
     SkippedRetrain,
-    log_run_context,
-    run_inputs,
-    run_name,
+    checked_inputs,
+    flow_run_name,
     ship_and_promote,
-    skip_unchanged,
+    tracked_run,
 )
 from lstm_model.config import PipelineConfig
-from lstm_model.delivery.registry import PANEL_KIND, check_champion_kind
+from lstm_model.delivery.registry import PANEL_KIND
 from lstm_model.delivery.shipping import push_metadata
 from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.evaluation.panel_backtest import PanelBacktest
-from lstm_model.redact import install_log_redaction
-from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
 from tasks.panel import (
     bless_panel,
     calibrate,
@@ -74,7 +67,7 @@ class PanelRetrainResult:
     data_path: str
 
 
-@flow(name="retrain-panel", log_prints=True)
+@flow(name="retrain-panel", log_prints=True, flow_run_name=flow_run_name)
 def retrain_panel(
     data_path: str, config: PipelineConfig, force: bool = False
 ) -> PanelRetrainResult | SkippedRetrain:
@@ -91,28 +84,10 @@ def retrain_panel(
         or, when nothing changed, which version already covers this data.
     """
     name = config.registry.model_name
-    install_log_redaction()
-    preflight(data_path, config)
-    configure_tracking(config.registry.tracking_uri, config.registry.experiment)
-    check_champion_kind(name, PANEL_KIND)
-    inputs = run_inputs(data_path, config)
-    skipped = None if force else skip_unchanged(name, inputs)
-    if skipped is not None:
-        return skipped
-    with (
-        mlflow.start_run(run_name=run_name(name, data_path)) as run,
-        killed_on_interrupt(),
-        tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
-    ):
-        work_dir = Path(tmp)
-        log_run_context(data_path, config, inputs)
-        create_link_artifact(
-            key="mlflow-run",
-            link=run_url(run),
-            link_text=f"MLflow run {run.info.run_name}",
-            description="This flow run's MLflow run: parameters, metrics, plots, model",
-        )
-
+    inputs = checked_inputs(data_path, config, PANEL_KIND, force)
+    if isinstance(inputs, SkippedRetrain):
+        return inputs
+    with tracked_run(data_path, config, inputs) as (run, work_dir):
         panel = load_panel(data_path, config)
         prepared = prepare(panel, config)
         model = fit(prepared, config)

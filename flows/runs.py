@@ -10,22 +10,35 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
+from mlflow.entities import Run
 from prefect import get_run_logger
+from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
+from flows.preflight import preflight
 from flows.ship import ship
 from lstm_model.config import PipelineConfig
 from lstm_model.data.source import content_hash
 from lstm_model.delivery.doctor import HOST_TAG, PID_TAG
 from lstm_model.delivery.lock import model_lock
-from lstm_model.delivery.registry import CONFIG_TAG, DATA_TAG, champion_moved, newest_version_from
+from lstm_model.delivery.registry import (
+    CONFIG_TAG,
+    DATA_TAG,
+    champion_moved,
+    check_champion_kind,
+    newest_version_from,
+)
 from lstm_model.evaluation.blessing import BlessingDecision
-from lstm_model.redact import redact
+from lstm_model.redact import install_log_redaction, redact
+from lstm_model.tracking import configure_tracking, killed_on_interrupt, run_url
 from tasks.delivery import promote_to_champion
 
 
@@ -36,6 +49,60 @@ class SkippedRetrain:
     model_name: str
     version: str
     message: str
+
+
+def checked_inputs(
+    data_path: str, config: PipelineConfig, kind: str, force: bool
+) -> dict[str, str] | SkippedRetrain:
+    """Everything a retrain checks before it starts an MLflow run.
+
+    Bad input fails now, not after minutes of training: the pre-flight checks, then the
+    champion's kind (a panel's model and a single series' model cannot be compared).
+
+    Args:
+        data_path: The data file.
+        config: The run's configuration.
+        kind: ``series`` or ``panel``: what this run trains.
+        force: Retrain even when nothing changed.
+
+    Returns:
+        The data's and configuration's fingerprints, or a :class:`SkippedRetrain` when the
+        newest version was trained on the same data with the same configuration.
+    """
+    install_log_redaction()  # scheduled and deployed runs do not go through the CLI
+    preflight(data_path, config)
+    configure_tracking(config.registry.tracking_uri, config.registry.experiment)
+    check_champion_kind(config.registry.model_name, kind)
+    inputs = run_inputs(data_path, config)
+    skipped = None if force else skip_unchanged(config.registry.model_name, inputs)
+    return inputs if skipped is None else skipped
+
+
+@contextmanager
+def tracked_run(
+    data_path: str, config: PipelineConfig, inputs: dict[str, str]
+) -> Iterator[tuple[Run, Path]]:
+    """The MLflow run of a retrain, with its context logged and a temporary work folder.
+
+    The run ends KILLED on an interrupt, and the folder is removed on any exit (only kill -9
+    can leave it behind). A Prefect link artifact points at the run.
+
+    Yields:
+        The active run and the work folder.
+    """
+    with (
+        mlflow.start_run(run_name=run_name(config.registry.model_name, data_path)) as run,
+        killed_on_interrupt(),
+        tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
+    ):
+        log_run_context(data_path, config, inputs)
+        create_link_artifact(
+            key="mlflow-run",
+            link=run_url(run),
+            link_text=f"MLflow run {run.info.run_name}",
+            description="This flow run's MLflow run: parameters, metrics, plots, model",
+        )
+        yield run, Path(tmp)
 
 
 def run_inputs(data_path: str, config: PipelineConfig) -> dict[str, str]:
@@ -90,6 +157,15 @@ def ship_and_promote(
         get_run_logger().info("version %s stays challenger: %s", version, reason)
     mlflow.set_tags({"promotion_decision": reason, "pushed_to": pushed_to or "not pushed"})
     return promoted, reason, pushed_to
+
+
+def flow_run_name() -> str:
+    """The Prefect flow run's name: the same ``<model>-<data>-<time>`` as the MLflow run."""
+    parameters = flow_run.parameters
+    config = parameters.get("config") or PipelineConfig()
+    if isinstance(config, dict):  # a deployment's parameters arrive as JSON
+        config = PipelineConfig.model_validate(config)
+    return run_name(config.registry.model_name, str(parameters["data_path"]))
 
 
 def run_name(model_name: str, data_path: str) -> str:

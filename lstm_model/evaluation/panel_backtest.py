@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from lstm_model.data.panel import Panel
+from lstm_model.evaluation.baselines import LONG_SEASON
 from lstm_model.modeling.panel_windows import PanelSplit, window_origins
 from lstm_model.plotting import pyplot, save_figure
 
@@ -53,8 +55,11 @@ def statistical_paths(
     horizon: int,
     season: int,
     methods: tuple[str, ...] = tuple(STATISTICAL_MODELS),
+    n_jobs: int = -1,
 ) -> dict[str, np.ndarray]:
     """AutoETS / AutoARIMA / AutoTheta paths from every test origin of every series.
+
+    AutoARIMA searches with R's ``auto.arima`` default (:func:`arima_options`).
 
     Returns:
         method -> (k, h) paths in the order of :func:`backtest_origins` (series by id, then time).
@@ -67,8 +72,15 @@ def statistical_paths(
     frame = pd.DataFrame(
         {"unique_id": panel.ids[panel.series_of_row], "ds": panel.timestamps, "y": panel.values}
     )
-    models = [getattr(sf_models, STATISTICAL_MODELS[m])(season_length=season) for m in methods]
-    forecaster = StatsForecast(models=models, freq=panel.frequency, n_jobs=1)
+    training_rows = int(np.median(split.validation - split.starts))
+    models = [
+        getattr(sf_models, STATISTICAL_MODELS[m])(
+            season_length=season, **(arima_options(training_rows, season) if m == "arima" else {})
+        )
+        for m in methods
+    ]
+    # Series are independent: statsforecast fits them in one process per core.
+    forecaster = StatsForecast(models=models, freq=panel.frequency, n_jobs=n_jobs)
     result = forecaster.cross_validation(
         df=frame, h=horizon, n_windows=windows, step_size=1, refit=False
     )
@@ -77,6 +89,23 @@ def statistical_paths(
     return {
         m: result[STATISTICAL_MODELS[m]].to_numpy(dtype=float).reshape(-1, horizon) for m in methods
     }
+
+
+def arima_options(rows: int, season: int) -> dict[str, Any]:
+    """AutoARIMA's search settings for series of ``rows`` training rows.
+
+    R's ``auto.arima`` searches with conditional sums of squares (``approximation``), then
+    refits the chosen model by exact likelihood, whenever n > 150 or m > 12; statsforecast's
+    default is exact throughout, which on a 150 x 306-row monthly panel took 4.2 s per series
+    against 1.4 s (2 cores). Seasons over 24 also cap the seasonal orders at 1, as the
+    single-series baseline does (:data:`~lstm_model.evaluation.baselines.ARIMA_NOTE`).
+    """
+    options: dict[str, Any] = {}
+    if rows > 150 or season > 12:
+        options["approximation"] = True
+    if season > LONG_SEASON:
+        options.update(max_P=1, max_Q=1)
+    return options
 
 
 @dataclass(frozen=True)
