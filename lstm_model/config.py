@@ -215,6 +215,12 @@ class PanelConfig(_Section):
     units: int = Field(32, ge=1)
     layers: int = Field(1, ge=1, le=3)
     batch_size: int = Field(64, ge=1)
+    loss: Literal["mae", "mse", "huber"] = Field(
+        "mae",
+        description="Training loss on the window-normalised targets. MAE: the panel is judged "
+        "by MASE (absolute errors), and windows whose future breaks from their past (a trend "
+        "that flattens) weigh less than under MSE.",
+    )
     epochs: int = Field(100, ge=1)
     patience: int = Field(10, ge=1)
     max_series_worse_than_seasonal_naive: float = Field(

@@ -155,6 +155,7 @@ def fit(prepared: PreparedPanel, config: PipelineConfig) -> GlobalFit:
         batch_size=settings.batch_size,
         seed=config.seed,
         callbacks=[EpochMetricsLogger(), EpochProgress()],
+        loss=settings.loss,
     )
     mlflow.log_metrics(
         {"train/best_epoch": result.best_epoch, "train/windows": result.train_windows}

@@ -60,6 +60,7 @@ def fit_global(
     batch_size: int,
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    loss: str = "mse",
 ) -> GlobalFit:
     """Fit one model on the training windows of every series, stopped on their validation.
 
@@ -74,6 +75,7 @@ def fit_global(
         batch_size: Windows per gradient step.
         seed: Weights, dropout and the shuffle order.
         callbacks: More Keras callbacks (metrics logging, progress).
+        loss: Keras loss on the normalised targets (``mse``, ``mae``, ``huber``).
 
     Returns:
         The model with its best weights restored, and the fit's record.
@@ -89,7 +91,7 @@ def fit_global(
             "its training and validation parts"
         )
     keras.utils.set_random_seed(seed)
-    model = build_lstm(lookback, 1, architecture, seed=seed, horizon=horizon)
+    model = build_lstm(lookback, 1, architecture, seed=seed, horizon=horizon, loss=loss)
     stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=patience, restore_best_weights=True
     )

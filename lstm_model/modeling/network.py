@@ -67,6 +67,7 @@ def build_lstm(
     name: str = "lstm_forecaster",
     seed: int | None = None,
     horizon: int = 1,
+    loss: str = "mse",
 ) -> keras.Model:
     """A stack of LSTM layers and a linear head that forecasts the next ``horizon`` scaled
     values at once (a direct, multi-output head: no forecast is fed back as an input).
@@ -85,10 +86,11 @@ def build_lstm(
         seed: Seeds every initializer and dropout mask explicitly. Unseeded layers draw their
             seeds from Python's global ``random``, which background threads (Prefect's
             clients, servers) also consume, so a global seed alone does not fix the weights.
-        horizon: Steps forecast at once; the loss is the mean squared error over all of them.
+        horizon: Steps forecast at once; the loss is averaged over all of them.
+        loss: Keras loss name: ``mse`` (the single-series pipeline), ``mae`` or ``huber``.
 
     Returns:
-        A compiled model with MSE loss.
+        A compiled model.
     """
     seeds = iter(range(seed * 1000, seed * 1000 + 1000)) if seed is not None else None
 
@@ -125,7 +127,7 @@ def build_lstm(
         outputs = keras.layers.Add(name="forecast_sum")([outputs, linear])
     model = keras.Model(inputs, outputs, name=name)
     optimizer = make_optimizer(architecture.optimizer, architecture.learning_rate, sgd_momentum)
-    model.compile(optimizer=optimizer, loss="mse")
+    model.compile(optimizer=optimizer, loss=loss)
     return model
 
 
