@@ -187,7 +187,7 @@ def write_future_forecast(
     """Load, validate, forecast the steps after the data and write them; returns the count
     (for a panel's model: every series' rows)."""
     # A bad path fails before the (slower) model load.
-    check_source(data_path, PipelineConfig().data.max_rows)
+    check_source(data_path, None, panel=True)
     model = _load_model(model_uri)
     if is_panel_model(model):
         return _write(future_panel_forecast(data_path, model, steps, time_column, target), output)

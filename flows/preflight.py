@@ -29,6 +29,10 @@ def preflight(data_path: str, config: PipelineConfig) -> None:
         DeliveryError: The S3 endpoint cannot be reached or refuses access (exit code 1).
     """
     check_model_name(config.registry.model_name)
-    check_source(data_path, config.data.max_rows)
+    if config.data.series_column:
+        # data.max_rows bounds one series; a panel's file holds many.
+        check_source(data_path, None, panel=True)
+    else:
+        check_source(data_path, config.data.max_rows)
     check_push_target(config.push.push_uri, config.push.local_dir)
     check_deploy_config(config.deploy, config.push.push_uri)

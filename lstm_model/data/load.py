@@ -26,6 +26,7 @@ from lstm_model.data.source import (
     as_source,
     check_row_count,
     check_suffix,
+    data_files,
     read_s3,
     row_label,
     suffix,
@@ -77,7 +78,10 @@ def load_series(
             "data.target and data.exogenous. Give each role its own column."
         )
     path = as_source(path)
-    raw = _read_table(path, time_column)
+    if series_column and isinstance(path, Path) and path.is_dir():
+        raw = _read_folder(path, time_column, series_column)
+    else:
+        raw = _read_table(path, time_column)
     for column in columns:
         _require_column(raw, column, path)
     for column in keys:
@@ -102,6 +106,18 @@ def load_series(
     if keys:
         frame[series_column] = frame[series_column].astype(object)
     return frame.sort_values([*keys, time_column], kind="stable", na_position="last")
+
+
+def _read_folder(folder: Path, time_column: str, series_column: str) -> pd.DataFrame:
+    """A panel from a folder of one-series files: each file's name (without its suffix) is its
+    series id, unless the file has the series id column itself."""
+    frames = []
+    for file in data_files(folder):
+        frame = _read_table(file, time_column)
+        if series_column not in frame.columns:
+            frame[series_column] = file.stem
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:

@@ -68,16 +68,19 @@ def suffix(source: str | Path) -> str:
     return Path(str(source)).suffix.lower()
 
 
-def check_source(path: str | Path, max_rows: int) -> None:
+def check_source(path: str | Path, max_rows: int | None, *, panel: bool = False) -> None:
     """Refuse a data source that cannot be loaded, before any work is done.
 
     Args:
-        path: A local ``.csv``/``.parquet``/``.pq`` file or an ``s3://bucket/key`` URI.
-        max_rows: ``data.max_rows``; local files with more data rows are refused.
+        path: A local ``.csv``/``.parquet``/``.pq`` file or an ``s3://bucket/key`` URI; for a
+            panel also a local folder of one-series files.
+        max_rows: ``data.max_rows``; local files with more data rows are refused. None: any.
+        panel: The source is a panel (many series): a folder is accepted.
 
     Raises:
-        PipelineInputError: Missing, a folder, unreadable, an unsupported type, an S3 object
-            that does not exist, or more rows than ``max_rows``.
+        PipelineInputError: Missing, a folder (unless a panel's, with data files in it),
+            unreadable, an unsupported type, an S3 object that does not exist, or more rows
+            than ``max_rows``.
     """
     source = as_source(path)
     if isinstance(source, str):
@@ -85,13 +88,12 @@ def check_source(path: str | Path, max_rows: int) -> None:
         _head_s3(source)  # its rows are counted once it is read
         return
     if source.is_dir():
-        inside = sorted(
-            p.name for p in source.iterdir() if p.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
-        )
-        hint = f" (it holds {', '.join(inside[:3])})" if inside else ""
-        raise PipelineInputError(
-            f"{source} is a folder, not a data file{hint}. Pass the CSV or Parquet file itself."
-        )
+        inside = data_files(source)
+        if panel and inside:
+            return
+        hint = f" (it holds {', '.join(p.name for p in inside[:3])})" if inside else ""
+        advice = "no CSV or Parquet file in it" if panel else "pass the CSV or Parquet file itself"
+        raise PipelineInputError(f"{source} is a folder, not a data file{hint}: {advice}.")
     if not source.is_file():
         raise PipelineInputError(
             f"Data file not found: {source} (working directory {Path.cwd()}). "
@@ -102,7 +104,15 @@ def check_source(path: str | Path, max_rows: int) -> None:
         raise PipelineInputError(
             f"Data file {source} is not readable by this user. Fix its permissions."
         )
-    check_row_count(count_rows(source), max_rows, source)
+    if max_rows is not None:
+        check_row_count(count_rows(source), max_rows, source)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The CSV and Parquet files directly in ``folder``, sorted by name."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and suffix(p) in CSV_SUFFIXES + PARQUET_SUFFIXES
+    )
 
 
 def check_suffix(source: str | Path) -> None:
@@ -167,9 +177,13 @@ def content_hash(path: str | Path) -> str:
     if isinstance(source, str):
         return hashlib.sha256(read_s3(source)).hexdigest()
     digest = hashlib.sha256()
-    with source.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    # A panel's folder: every file's name and bytes, in name order.
+    for file in data_files(source) if source.is_dir() else [source]:
+        if source.is_dir():
+            digest.update(file.name.encode() + b"\0")
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -9,6 +9,7 @@ import pytest
 from lstm_model.config import PipelineConfig
 from lstm_model.data.check import check_panel
 from lstm_model.data.panel import panel_from_frame
+from lstm_model.data.source import check_source, content_hash
 from lstm_model.data.validation import validate_panel_frame
 from lstm_model.errors import PipelineInputError
 
@@ -100,3 +101,21 @@ def test_the_panel_suite_finds_a_repeated_series_and_timestamp(tmp_path):
     report = validate_panel_frame(repeated, config)
     failed = [outcome.expectation for outcome in report.failures]
     assert failed == ["expect_compound_columns_to_be_unique"]
+
+
+def test_a_folder_of_one_series_files_is_a_panel_named_by_file(tmp_path):
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    for sid, n in {"north": 24, "south": 30}.items():
+        frame = _long({sid: n}).drop(columns="store").sort_values("timestamp")
+        frame.to_csv(folder / f"{sid}.csv", index=False)
+    (folder / "README.txt").write_text("not data")
+    config = PipelineConfig().with_overrides(data__series_column="series_id")
+    check_source(folder, None, panel=True)
+    _, panel = check_panel(folder, config)
+    assert list(panel.ids) == ["north", "south"] and list(panel.lengths) == [24, 30]
+    before = content_hash(folder)
+    (folder / "south.csv").write_text((folder / "south.csv").read_text().replace("101", "102"))
+    assert content_hash(folder) != before
+    with pytest.raises(PipelineInputError, match="is a folder, not a data file"):
+        check_source(folder, 1000)

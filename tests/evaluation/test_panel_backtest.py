@@ -85,3 +85,11 @@ def test_mase_per_series_and_the_panel_summary(panel_and_paths):
     by_hand = np.mean(np.abs(truth[first] - naive["seasonal_naive"][first])) / scale
     assert scored.mase["seasonal_naive"][0] == pytest.approx(by_hand)
     assert [sid for sid, _ in scored.worst("ets", 2)] != []
+
+
+def test_autoarima_searches_like_r_auto_arima_on_long_series_and_long_seasons():
+    from lstm_model.evaluation.panel_backtest import arima_options
+
+    assert arima_options(100, 12) == {}
+    assert arima_options(306, 12) == {"approximation": True}
+    assert arima_options(100, 52) == {"approximation": True, "max_P": 1, "max_Q": 1}
