@@ -172,7 +172,11 @@ def format_panel_summary(result: PanelRetrainResult) -> str:
         )
     ahead = None
     if summary["model/mean_mase"] > summary[f"{result.best_baseline}/mean_mase"]:
-        ahead = f"{_label(result.best_baseline)} has the lower mean MASE"
-        lines.append(f"  note: {ahead} than the LSTM.")
+        ahead = (
+            f"{_label(result.best_baseline)} has a lower mean MASE than the LSTM "
+            f"({summary[f'{result.best_baseline}/mean_mase']:.3f} vs "
+            f"{summary['model/mean_mase']:.3f})"
+        )
+        lines.append(f"  note: {ahead}.")
     lines += decision_lines(result, ahead)
     return "\n".join(lines)
