@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--series-column",
         help="series id column of a long-format panel: train one global model on every series",
     )
+    retrain.add_argument(
+        "--bad-series",
+        choices=("fail", "skip"),
+        help="a panel series failing its checks stops the run (fail, default) or is left out",
+    )
     retrain.add_argument("--max-trials", type=int, help="Keras Tuner trials (default: 8)")
     retrain.add_argument(
         "--horizon", type=int, help="steps forecast at once (default: by the data's cadence)"
@@ -138,6 +143,7 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
             "--target": ("data__target", args.target),
             "--model-name": ("registry__model_name", args.model_name),
             "--series-column": ("data__series_column", args.series_column),
+            "--bad-series": ("data__bad_series", args.bad_series),
             "--max-trials": ("tuning__max_trials", args.max_trials),
             "--horizon": ("forecast__horizon", args.horizon),
             "--push-uri": ("push__push_uri", args.push_uri),

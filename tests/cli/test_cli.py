@@ -329,3 +329,12 @@ def test_a_bad_panel_exits_2_naming_the_series_before_anything_starts(
     assert code == 2 and expected in err, err
     assert_only_the_message(err)
     assert not (tmp_path / "model_store").exists() and not (tmp_path / "mlflow.db").exists()
+    if expected.startswith("series 's0'"):
+        # Under --bad-series skip the same file passes the checks (s0 is left out); stop the
+        # run right after them with a horizon no series can hold.
+        code = main(
+            ["retrain", str(path), "--series-column", "series_id", "--bad-series", "skip",
+             "--horizon", "40", "--model-name", "never"]
+        )  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and "series 's0'" not in err and "lower --horizon" in err, err
