@@ -55,7 +55,7 @@ def statistical_paths(
     horizon: int,
     season: int,
     methods: tuple[str, ...] = tuple(STATISTICAL_MODELS),
-    n_jobs: int = -1,
+    n_jobs: int = 1,
 ) -> dict[str, np.ndarray]:
     """AutoETS / AutoARIMA / AutoTheta paths from every test origin of every series.
 
@@ -79,7 +79,8 @@ def statistical_paths(
         )
         for m in methods
     ]
-    # Series are independent: statsforecast fits them in one process per core.
+    # One process by default: statsforecast's n_jobs > 1 forks the caller, and a fork of a
+    # process with running threads (TensorFlow, Prefect's clients) hung in the test suite.
     forecaster = StatsForecast(models=models, freq=panel.frequency, n_jobs=n_jobs)
     result = forecaster.cross_validation(
         df=frame, h=horizon, n_windows=windows, step_size=1, refit=False
