@@ -59,6 +59,7 @@ def main(name: str, variants: list[str]) -> None:
         architecture = Architecture(
             units=int(knobs.get("units", 32)),
             linear_skip=True,
+            batch_size=64,
             learning_rate=float(knobs.get("lr", 1e-3)),
         )
         fits = [
@@ -70,7 +71,6 @@ def main(name: str, variants: list[str]) -> None:
                 horizon=horizon,
                 epochs=100,
                 patience=10,
-                batch_size=64,
                 seed=42 + k,
                 loss=knobs.get("loss", "mse"),
             )

@@ -32,7 +32,7 @@ from lstm_model.delivery.export import (
 from lstm_model.delivery.package import package_model
 from lstm_model.delivery.push import PushResult, push_package
 from lstm_model.delivery.pyfunc import log_forecaster
-from lstm_model.delivery.registry import BLESSED_TAG, promote
+from lstm_model.delivery.registry import promote
 from lstm_model.delivery.sagemaker import spec_from_config
 from lstm_model.errors import PipelineInputError
 from lstm_model.evaluation.blessing import BlessingDecision
@@ -106,11 +106,7 @@ def register(
     """
     stage("register")
     example = data.values[data.bounds.test[0] - data.transform.warmup : data.bounds.test[0] + 5]
-    version_tags = {
-        **(tags or {}),
-        BLESSED_TAG: str(decision.blessed).lower(),
-        "blessing_reason": decision.reason[:5000],
-    }
+    version_tags = {**(tags or {}), **decision.tags()}
     with tempfile.TemporaryDirectory(prefix="keras-") as folder:
         keras_file = None
         if model is not None:

@@ -268,13 +268,7 @@ def bless_challenger(
         comparisons.champion,
         config.blessing,
     )
-    mlflow.set_tags(
-        {
-            "blessed": str(decision.blessed).lower(),
-            "blessing_reason": decision.reason[:5000],
-            **{f"blessing_check_{k}": str(v).lower() for k, v in decision.checks.items()},
-        }
-    )
+    mlflow.set_tags(decision.run_tags())
     mlflow.log_dict(decision.to_dict(), "comparison/blessing.json")
     create_markdown_artifact(
         key="blessing",

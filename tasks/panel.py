@@ -33,7 +33,7 @@ from lstm_model.delivery.global_export import (
     verify_global_export,
 )
 from lstm_model.delivery.global_pyfunc import log_global_forecaster
-from lstm_model.delivery.registry import BLESSED_TAG, KIND_TAG, PANEL_KIND, champion_version
+from lstm_model.delivery.registry import KIND_TAG, PANEL_KIND, champion_version
 from lstm_model.evaluation.blessing import BlessingDecision, bless
 from lstm_model.evaluation.comparison import Comparisons, compare_forecasts
 from lstm_model.evaluation.intervals import ConformalIntervals, level_name
@@ -83,7 +83,7 @@ def load_panel(path: str, config: PipelineConfig) -> Panel:
             "data.frequency_inferred": panel.frequency,
         }
     )
-    _report_excluded(panel.excluded, "data checks")
+    _report_excluded(panel.excluded, "data checks", "data/excluded_series.json")
     get_run_logger().info(
         "loaded %d series (%d rows, frequency %s) from %s",
         len(panel.ids),
@@ -125,7 +125,9 @@ def prepare(panel: Panel, config: PipelineConfig) -> PreparedPanel:
         "analysis/per_series.json",
     )
     _report_excluded(
-        {k: v for k, v in kept.excluded.items() if k not in before}, "the model's length"
+        {k: v for k, v in kept.excluded.items() if k not in before},
+        "too short for the model's window",
+        "analysis/excluded_series.json",
     )
     for reason in analysis.reasons:
         get_run_logger().info(reason)
@@ -152,7 +154,6 @@ def fit(prepared: PreparedPanel, config: PipelineConfig) -> GlobalFit:
         horizon=prepared.analysis.horizon,
         epochs=settings.epochs,
         patience=settings.patience,
-        batch_size=settings.batch_size,
         seed=config.seed,
         callbacks=[EpochMetricsLogger(), EpochProgress()],
         loss=settings.loss,
@@ -266,13 +267,13 @@ def compare(
         return Comparisons(vs_baseline, None, None)
     panel = prepared.panel
     loaded = mlflow.pyfunc.load_model(f"models:/{name}/{champion.version}")
-    series_column = config.data.series_column or "series_id"
-    frame = pd.DataFrame({series_column: panel.ids[panel.series_of_row], "value": panel.values})
+    frame = pd.DataFrame(
+        {_series_column(config): panel.ids[panel.series_of_row], "value": panel.values}
+    )
     paths = loaded.predict(frame, params={"output": "paths"}).to_numpy(dtype=float)
+    # A champion trained for another horizon is compared on the steps both forecast.
     steps = min(paths.shape[1], backtest.horizon)
-    theirs = (backtest.actual[:, :steps] - paths[backtest.origins, :steps]) / backtest.scale[
-        backtest.owner, None
-    ]
+    theirs = backtest.scaled_errors_of(paths[backtest.origins, :steps])
     vs_champion = compare_forecasts(ours[:, :steps], theirs, f"champion v{champion.version}")
     mlflow.log_metrics(vs_champion.metrics("compare/champion"))
     mlflow.set_tags({"compared_champion_version": champion.version, "comparison": "compared"})
@@ -305,13 +306,7 @@ def bless_panel(
             f"worse than seasonal naive on {worse:.0%} of series (allowed {allowed:.0%})",
         ],
     )
-    mlflow.set_tags(
-        {
-            "blessed": str(decision.blessed).lower(),
-            "blessing_reason": decision.reason[:5000],
-            **{f"blessing_check_{k}": str(v).lower() for k, v in decision.checks.items()},
-        }
-    )
+    mlflow.set_tags(decision.run_tags())
     mlflow.log_dict(decision.to_dict(), "comparison/blessing.json")
     get_run_logger().info(decision.reason)
     return decision
@@ -333,7 +328,7 @@ def export(
     histories = panel.values[stops[:, np.newaxis] - model.lookback + np.arange(model.lookback)]
     with FreshTensorFlow() as fresh:
         directory = export_global(
-            model, work_dir / "saved_model", intervals, config.data.series_column or "series_id"
+            model, work_dir / "saved_model", intervals, _series_column(config)
         )
         worst = verify_global_export(
             directory, model, histories[:, :, np.newaxis], intervals, fresh
@@ -365,16 +360,11 @@ def register(
     rows = slice(int(panel.starts[0]), int(panel.starts[0]) + model.lookback + 2)
     example = pd.DataFrame(
         {
-            config.data.series_column or "series_id": panel.ids[panel.series_of_row[rows]],
+            _series_column(config): panel.ids[panel.series_of_row[rows]],
             "value": panel.values[rows],
         }
     )
-    version_tags = {
-        **tags,
-        KIND_TAG: PANEL_KIND,
-        BLESSED_TAG: str(decision.blessed).lower(),
-        "blessing_reason": decision.reason[:5000],
-    }
+    version_tags = {**tags, KIND_TAG: PANEL_KIND, **decision.tags()}
     with tempfile.TemporaryDirectory(prefix="keras-") as folder:
         keras_file = Path(folder) / "model.keras"
         model.model.save(keras_file)
@@ -388,14 +378,22 @@ def register(
     return version
 
 
-def _report_excluded(excluded: dict[str, str], by: str) -> None:
-    """Series left out under ``data.bad_series = skip``: a warning each, a table, a record."""
+def _series_column(config: PipelineConfig) -> str:
+    """The panel's series id column (a panel run always has one)."""
+    if config.data.series_column is None:
+        raise ValueError("a panel's retrain needs data.series_column")
+    return config.data.series_column
+
+
+def _report_excluded(excluded: dict[str, str], by: str, artifact: str) -> None:
+    """Series left out under ``data.bad_series = skip``: a warning each, a table, a record
+    (MLflow artifact ``artifact``)."""
     if not excluded:
         return
     logger = get_run_logger()
     for series_id, why in excluded.items():
         logger.warning("series %r left out (data.bad_series = skip): %s", series_id, why)
-    mlflow.log_dict(excluded, f"data/excluded_series_{by.replace(' ', '_')}.json")
+    mlflow.log_dict(excluded, artifact)
     create_table_artifact(
         [{"series_id": k, "why": v} for k, v in excluded.items()],
         key="excluded-series",

@@ -25,6 +25,7 @@ from lstm_model.data.source import (
     PARQUET_SUFFIXES,
     as_source,
     check_row_count,
+    check_source,
     check_suffix,
     data_files,
     read_s3,
@@ -122,17 +123,13 @@ def _read_folder(folder: Path, time_column: str, series_column: str) -> pd.DataF
 
 def _read_table(path: str | Path, time_column: str) -> pd.DataFrame:
     """Read the file into a frame indexed by data-row number, with blank rows dropped."""
-    check_suffix(path)
     if isinstance(path, str):  # s3://: read once into memory; series files are small
+        check_suffix(path)
         buffer = io.BytesIO(read_s3(path))
         content: Path | io.BytesIO = buffer
         size = len(buffer.getbuffer())
-    elif not path.is_file():
-        raise PipelineInputError(
-            f"Data file not found: {path} (working directory {Path.cwd()}). "
-            "Check the path, or pass an absolute one."
-        )
     else:
+        check_source(path, None)  # missing, a folder, another file type, unreadable
         content, size = path, path.stat().st_size
     if size == 0:
         raise PipelineInputError(

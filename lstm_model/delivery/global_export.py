@@ -80,16 +80,20 @@ def global_coverage(
     history's spread, over the paths from ``origins``.
 
     Returns:
-        ``level -> coverage`` and ``level -> mean width / spread``.
+        ``level -> coverage`` and ``level -> mean width / spread``: the bounds are
+        ``path +- half-width x spread``, so the relative width is twice the mean half-width.
     """
     values = np.asarray(values, dtype=np.float64)
     histories = values[origins[:, np.newaxis] - fit.lookback + np.arange(fit.lookback)]
     actual = values[origins[:, np.newaxis] + np.arange(fit.horizon)]
-    _, spread = window_scale(histories)
-    coverage, widths = {}, {}
-    for level, (lower, upper) in global_bounds(paths, histories, intervals).items():
-        coverage[level] = float(np.mean((actual >= lower) & (actual <= upper)))
-        widths[level] = float(np.mean((upper - lower) / spread[:, np.newaxis]))
+    coverage = {
+        level: float(np.mean((actual >= lower) & (actual <= upper)))
+        for level, (lower, upper) in global_bounds(paths, histories, intervals).items()
+    }
+    widths = {
+        level: float(2 * np.mean(width))
+        for level, width in zip(intervals.levels, intervals.half_widths, strict=True)
+    }
     return coverage, widths
 
 

@@ -23,8 +23,12 @@ import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.pyfunc import PythonModel
 
-from lstm_model.delivery.pyfunc import INPUT_COLUMN, OUTPUT_COLUMN, register_pyfunc
-from lstm_model.evaluation.intervals import bounds_by_level
+from lstm_model.delivery.pyfunc import (
+    INPUT_COLUMN,
+    check_steps,
+    forecast_columns,
+    register_pyfunc,
+)
 
 GLOBAL_OUTPUTS = ("forecast", "paths")
 
@@ -88,8 +92,7 @@ class GlobalForecaster(PythonModel):
         steps: int,
     ) -> pd.DataFrame:
         """Every series' ``steps`` values after its last row, with the interval bounds."""
-        if not 1 <= steps <= self.horizon:
-            raise ValueError(f"steps must be between 1 and the model's horizon {self.horizon}")
+        check_steps(steps, self.horizon)
         short = ids[stops - starts < self.lookback]
         if len(short):
             raise ValueError(
@@ -98,16 +101,13 @@ class GlobalForecaster(PythonModel):
             )
         histories = values[stops[:, np.newaxis] - self.lookback + np.arange(self.lookback)]
         outputs = self.serve_histories(histories[:, :, np.newaxis])
-        table = {
-            self.series_column: np.repeat(ids, steps),
-            "step": np.tile(np.arange(1, steps + 1), len(ids)),
-            OUTPUT_COLUMN: outputs["forecast"][:, :steps].reshape(-1),
-        }
-        for name, (lower, upper) in bounds_by_level(outputs).items():
-            level = name.replace("_", ".")
-            table[f"lo-{level}"] = lower[:, :steps].reshape(-1)
-            table[f"hi-{level}"] = upper[:, :steps].reshape(-1)
-        return pd.DataFrame(table)
+        return pd.DataFrame(
+            {
+                self.series_column: np.repeat(ids, steps),
+                "step": np.tile(np.arange(1, steps + 1), len(ids)),
+                **forecast_columns(outputs, steps),
+            }
+        )
 
 
 def log_global_forecaster(

@@ -98,16 +98,28 @@ class LSTMForecaster(PythonModel):
 
     def forecast(self, values: np.ndarray, steps: int) -> pd.DataFrame:
         """The ``steps`` values after the last row, with the exported interval bounds."""
-        if not 1 <= steps <= self.horizon:
-            raise ValueError(f"steps must be between 1 and the model's horizon {self.horizon}")
+        check_steps(steps, self.horizon)
         if len(values) < self.warmup:
             raise ValueError(f"the model needs the last {self.warmup} rows, got {len(values)}")
         outputs = self.serve_histories(np.ascontiguousarray(values[np.newaxis, -self.warmup :]))
-        frame = {"step": np.arange(1, steps + 1), OUTPUT_COLUMN: outputs["forecast"][0, :steps]}
-        for name, (lower, upper) in bounds_by_level(outputs).items():
-            level = name.replace("_", ".")
-            frame[f"lo-{level}"], frame[f"hi-{level}"] = lower[0, :steps], upper[0, :steps]
-        return pd.DataFrame(frame)
+        return pd.DataFrame({"step": np.arange(1, steps + 1), **forecast_columns(outputs, steps)})
+
+
+def check_steps(steps: int, horizon: int) -> None:
+    """Refuse a request for fewer than 1 or more than ``horizon`` steps."""
+    if not 1 <= steps <= horizon:
+        raise ValueError(f"steps must be between 1 and the model's horizon {horizon}")
+
+
+def forecast_columns(outputs: dict[str, np.ndarray], steps: int) -> dict[str, np.ndarray]:
+    """The first ``steps`` steps of every served path as table columns, path after path:
+    ``prediction`` and ``lo-<level>`` / ``hi-<level>`` for each exported interval level."""
+    columns = {OUTPUT_COLUMN: outputs["forecast"][:, :steps].reshape(-1)}
+    for name, (lower, upper) in bounds_by_level(outputs).items():
+        level = name.replace("_", ".")
+        columns[f"lo-{level}"] = lower[:, :steps].reshape(-1)
+        columns[f"hi-{level}"] = upper[:, :steps].reshape(-1)
+    return columns
 
 
 def history_frame(values: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -21,13 +21,13 @@ from mlflow.exceptions import MlflowException
 from lstm_model.config import RegistryConfig
 from lstm_model.delivery.lock import model_lock
 from lstm_model.errors import PipelineInputError
+from lstm_model.evaluation.blessing import BLESSED_TAG
 from lstm_model.redact import redact
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous-champion"
 HISTORY_TAG = "champion_history"  # JSON list of versions, oldest first
-BLESSED_TAG = "blessed"
 FORCED_TAG = "promotion_forced"  # set when --force promoted a version that is not blessed
 DATA_TAG, CONFIG_TAG = "data_sha256", "config_sha256"  # what a version was trained from
 # What a version forecasts: "panel" (the global model of many series, input with a series id

@@ -15,12 +15,16 @@ never takes the ``champion`` alias and is never pushed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstm_model.config import BlessingConfig
-from lstm_model.evaluation.comparison import Comparison
+
+if TYPE_CHECKING:  # scipy.stats behind it costs a second; the registry needs BLESSED_TAG only
+    from lstm_model.evaluation.comparison import Comparison
 
 TEST_NAMES = {"diebold_mariano": "Diebold–Mariano (HLN)", "paired_t": "paired t-test"}
+# The tag that says whether a version or run was blessed ("true"/"false").
+BLESSED_TAG = "blessed"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ class BlessingDecision:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "reason": self.reason}
+
+    def tags(self) -> dict[str, str]:
+        """``blessed`` and ``blessing_reason``: the tags of the registered version."""
+        return {BLESSED_TAG: str(self.blessed).lower(), "blessing_reason": self.reason[:5000]}
+
+    def run_tags(self) -> dict[str, str]:
+        """:meth:`tags` and one ``blessing_check_<rule>`` per rule: the tags of the run."""
+        checks = {f"blessing_check_{k}": str(v).lower() for k, v in self.checks.items()}
+        return {**self.tags(), **checks}
 
 
 def _significantly_better(comparison: Comparison, policy: BlessingConfig) -> tuple[bool, str]:

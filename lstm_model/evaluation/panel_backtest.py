@@ -138,7 +138,13 @@ class PanelBacktest:
     def scaled_errors(self, name: str = "model") -> np.ndarray:
         """(k, h) errors of one forecaster, each divided by its series' MASE scale, so that
         errors of series on different levels can be pooled (and tested) together."""
-        errors: np.ndarray = (self.actual - self.forecasts[name]) / self.scale[self.owner, None]
+        return self.scaled_errors_of(self.forecasts[name])
+
+    def scaled_errors_of(self, paths: np.ndarray) -> np.ndarray:
+        """(k, s) scaled errors of other paths from the same origins over their first s <= h
+        steps (e.g. a champion trained for a shorter horizon)."""
+        steps = paths.shape[1]
+        errors: np.ndarray = (self.actual[:, :steps] - paths) / self.scale[self.owner, None]
         return errors
 
     def summary(self) -> dict[str, float]:

@@ -57,7 +57,6 @@ def fit_global(
     horizon: int,
     epochs: int,
     patience: int,
-    batch_size: int,
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     loss: str = "mse",
@@ -67,12 +66,11 @@ def fit_global(
     Args:
         panel: The series.
         split: Each series' parts; nothing after a series' training part is fitted on.
-        architecture: Layers, units, optimizer... of the network.
+        architecture: Layers, units, optimizer, batch size... of the network.
         lookback: Input steps per window.
         horizon: Steps forecast at once.
         epochs: Most epochs.
         patience: Epochs without a better pooled validation loss before stopping.
-        batch_size: Windows per gradient step.
         seed: Weights, dropout and the shuffle order.
         callbacks: More Keras callbacks (metrics logging, progress).
         loss: Keras loss on the normalised targets (``mse``, ``mae``, ``huber``).
@@ -96,7 +94,9 @@ def fit_global(
         monitor="val_loss", patience=patience, restore_best_weights=True
     )
     history = model.fit(
-        window_dataset(panel.values, train, lookback, horizon, batch_size, shuffle_seed=seed),
+        window_dataset(
+            panel.values, train, lookback, horizon, architecture.batch_size, shuffle_seed=seed
+        ),
         validation_data=window_dataset(panel.values, validation, lookback, horizon, 4096),
         epochs=epochs,
         callbacks=[stopping, *callbacks],

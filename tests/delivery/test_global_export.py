@@ -39,7 +39,6 @@ def test_a_series_never_seen_is_forecast_with_intervals_at_its_own_scale(tmp_pat
         horizon=HORIZON,
         epochs=5,
         patience=3,
-        batch_size=32,
         seed=0,
     )
     validation = window_origins(split.starts, *split.part("validation"), LOOKBACK, HORIZON)

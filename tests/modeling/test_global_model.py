@@ -40,7 +40,6 @@ def test_one_model_forecasts_every_series_at_its_own_scale(seasonal_panel):
         horizon=HORIZON,
         epochs=40,
         patience=8,
-        batch_size=32,
         seed=1,
     )
     assert fit.train_windows > 300 and 1 <= fit.best_epoch <= 40
