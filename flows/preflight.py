@@ -9,6 +9,7 @@ scheduled and deployed runs. Only light modules are imported here (no TensorFlow
 
 from __future__ import annotations
 
+from lstm_model.cluster import check_cluster
 from lstm_model.config import PipelineConfig
 from lstm_model.data.source import check_source
 from lstm_model.delivery.package import check_model_name
@@ -27,6 +28,7 @@ def preflight(data_path: str, config: PipelineConfig) -> None:
         PipelineInputError: Bad model name, data file, push URI or folder, missing bucket or
             deploy settings (exit code 2).
         DeliveryError: The S3 endpoint cannot be reached or refuses access (exit code 1).
+        ClusterUnreachableError: ``execution.dask_address`` does not answer (exit code 1).
     """
     check_model_name(config.registry.model_name)
     if config.data.series_column:
@@ -36,3 +38,5 @@ def preflight(data_path: str, config: PipelineConfig) -> None:
         check_source(data_path, config.data.max_rows)
     check_push_target(config.push.push_uri, config.push.local_dir)
     check_deploy_config(config.deploy, config.push.push_uri)
+    # Last: it may wait for a remote scheduler.
+    check_cluster(config.execution)

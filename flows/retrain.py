@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import mlflow
 from prefect import flow
 
+from flows.execution import search
 from flows.retrain_panel import PanelRetrainResult, retrain_panel
 from flows.runs import (
     SkippedRetrain,
@@ -43,7 +44,7 @@ from tasks.evaluation import (
     diagnose,
     evaluate,
 )
-from tasks.modeling import preprocess, refit, train, tune
+from tasks.modeling import preprocess, refit, train
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,9 @@ def retrain(
 
         analysis = analyze(series, config, work_dir)
         data = preprocess(series, analysis, config)
-        # The search may pick another lookback: ``data`` comes back windowed for it.
-        architecture, data = tune(data, config, work_dir)
+        # The search (on this process or a Dask cluster, per execution.runner) may pick another
+        # lookback: ``data`` comes back windowed for it.
+        architecture, data = search(data, config, work_dir)
         evaluated = train(data, architecture, config, work_dir)
         intervals = calibrate(evaluated.model, data, config)
         evaluation = evaluate(evaluated.model, data, analysis, intervals, config, work_dir)

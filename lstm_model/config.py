@@ -368,6 +368,32 @@ class ServeConfig(_Section):
     )
 
 
+class ExecutionConfig(_Section):
+    """Where the pipeline's parallel work runs: tuner trials (and, with the local panel
+    strategy, each series' pipeline). Everything else stays in the flow's process."""
+
+    runner: Literal["local", "dask"] = Field(
+        "local",
+        description="local: one process, one trial after another. dask: trials (and series) "
+        "are Prefect tasks on a Dask cluster.",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="An existing Dask scheduler, e.g. tcp://host:8786; unset: start a local "
+        "cluster of dask_workers processes on this machine.",
+    )
+    dask_workers: int = Field(2, ge=1, description="Worker processes of the local cluster.")
+    threads_per_worker: int = Field(
+        1,
+        ge=1,
+        description="TensorFlow threads (intra- and inter-op) in each worker process, so that "
+        "workers do not oversubscribe the machine's cores.",
+    )
+    retries: int = Field(
+        2, ge=0, description="Retries of a trial or series whose task fails or loses its worker."
+    )
+
+
 class PipelineConfig(_Section):
     """Every knob of a retraining run, with defaults that run as they are."""
 
@@ -384,7 +410,17 @@ class PipelineConfig(_Section):
     push: PushConfig = PushConfig()
     deploy: DeployConfig = DeployConfig()
     serve: ServeConfig = ServeConfig()
+    execution: ExecutionConfig = ExecutionConfig()
     seed: int = Field(42, ge=0)
+
+    @model_validator(mode="after")
+    def _runner_supports_tuner(self) -> PipelineConfig:
+        if self.execution.runner == "dask" and self.tuning.tuner == "hyperband":
+            raise ValueError(
+                "tuning.tuner hyperband runs only with execution.runner local: it resumes "
+                "trials from other trials' checkpoints; use random or bayesian on Dask"
+            )
+        return self
 
     def flat(self) -> dict[str, Any]:
         """Dotted ``section.field -> value`` pairs, ready for ``mlflow.log_params``."""

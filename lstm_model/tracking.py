@@ -156,6 +156,23 @@ def _log_metrics(metrics: dict[str, float]) -> None:
     mlflow.log_metrics(metrics)
 
 
+def log_curves(curves: dict[str, list[float]]) -> None:
+    """Per-epoch curves (``name -> value of each epoch``) on the active run, in one batch.
+
+    Args:
+        curves: E.g. a fit's ``loss`` and ``val_loss`` by epoch, recorded where the fit ran.
+    """
+    run = mlflow.active_run()
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(name, float(value), now, epoch)
+        for name, values in curves.items()
+        for epoch, value in enumerate(values)
+    ]
+    if run is not None and metrics:
+        MlflowClient().log_batch(run.info.run_id, metrics=metrics)
+
+
 # keras is untyped: its Callback base is Any to mypy.
 class EpochMetricsLogger(keras.callbacks.Callback):  # type: ignore[misc]
     """Logs every epoch's losses to the active MLflow run, as curves in the UI.

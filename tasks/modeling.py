@@ -16,9 +16,10 @@ from lstm_model.config import PipelineConfig
 from lstm_model.data.cadence import default_horizon
 from lstm_model.data.values import TimeSeries
 from lstm_model.evaluation.metrics import plot_loss_curves
+from lstm_model.modeling.fitting import limit_tensorflow_threads
 from lstm_model.modeling.network import Architecture
 from lstm_model.modeling.preparation import PreparedData, choose_horizon, prepare
-from lstm_model.modeling.search import search_architecture
+from lstm_model.modeling.search import SearchResult, search_architecture
 from lstm_model.modeling.training import (
     FinalModel,
     RefitModel,
@@ -28,8 +29,14 @@ from lstm_model.modeling.training import (
     with_lookback,
 )
 from lstm_model.modeling.transform import TARGET_COLUMN
+from lstm_model.modeling.trials import ProposedTrial, TrialOutcome, run_trial
 from lstm_model.progress import TrialCounter, stage
-from lstm_model.tracking import EpochMetricsLogger, EpochProgress, mlflow_trial_scope
+from lstm_model.tracking import (
+    EpochMetricsLogger,
+    EpochProgress,
+    log_curves,
+    mlflow_trial_scope,
+)
 
 
 @task(name="preprocess", cache_policy=NO_CACHE)
@@ -109,6 +116,24 @@ def tune(
         trial_scope=TrialCounter(config.tuning.max_trials).around(mlflow_trial_scope),
         callbacks_for=_epoch_logger_per_fold,
     )
+    return _log_search(result, data, config)
+
+
+@task(name="record search", cache_policy=NO_CACHE)
+def record_search(
+    result: SearchResult, data: PreparedData, config: PipelineConfig
+) -> tuple[Architecture, PreparedData]:
+    """Log a search whose trials ran on workers: its winner and cost, as ``tune`` does.
+
+    Returns:
+        The best architecture, and the data windowed for its lookback.
+    """
+    return _log_search(result, data, config)
+
+
+def _log_search(
+    result: SearchResult, data: PreparedData, config: PipelineConfig
+) -> tuple[Architecture, PreparedData]:
     architecture = result.architecture
     mlflow.log_params({f"best_{key}": value for key, value in asdict(architecture).items()})
     mlflow.log_metrics(
@@ -128,6 +153,34 @@ def tune(
         architecture,
     )
     return architecture, with_lookback(data, architecture.lookback)
+
+
+@task(name="fit trial", cache_policy=NO_CACHE)
+def fit_trial(data: PreparedData, trial: ProposedTrial, config: PipelineConfig) -> TrialOutcome:
+    """One search trial's fit, on whichever worker the task runner chose; its outcome comes back
+    to the flow, where the oracle and the tracking run live.
+
+    Args:
+        data: The prepared series.
+        trial: The oracle's proposal.
+        config: The search space and the worker's thread limit.
+
+    Returns:
+        The trial's score, metrics and per-epoch curves.
+    """
+    limit_tensorflow_threads(config.execution.threads_per_worker)
+    return run_trial(data, config.tuning, config.seed, trial)
+
+
+@task(name="record trial", cache_policy=NO_CACHE)
+def record_trial(outcome: TrialOutcome, counter: TrialCounter) -> None:
+    """A finished trial as a nested MLflow run (params, metrics, per-epoch curves), logged from
+    the flow's process: a sqlite store is not for concurrent writers on workers."""
+    summary = outcome.summary
+    with mlflow_trial_scope(summary.trial_id, summary.hyperparameters) as record:
+        log_curves(outcome.curves)
+        record(outcome.metrics)
+    counter.trial_done(summary.val_loss)
 
 
 def _epoch_logger_per_fold(fold: int) -> list[keras.callbacks.Callback]:

@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retrain.add_argument("--max-trials", type=int, help="Keras Tuner trials (default: 8)")
     retrain.add_argument(
+        "--runner",
+        choices=("local", "dask"),
+        help="where trials run: this process (local, default) or a Dask cluster",
+    )
+    retrain.add_argument(
+        "--dask-address", help="existing Dask scheduler, e.g. tcp://host:8786 (implies dask)"
+    )
+    retrain.add_argument(
+        "--dask-workers", type=int, help="worker processes of a local Dask cluster (default: 2)"
+    )
+    retrain.add_argument(
         "--horizon", type=int, help="steps forecast at once (default: by the data's cadence)"
     )
     retrain.add_argument("--push-uri", help="s3://bucket/prefix; default: copy to ./model_store")
@@ -145,6 +156,12 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
             "--series-column": ("data__series_column", args.series_column),
             "--bad-series": ("data__bad_series", args.bad_series),
             "--max-trials": ("tuning__max_trials", args.max_trials),
+            "--runner": (
+                "execution__runner",
+                args.runner or ("dask" if args.dask_address else None),
+            ),
+            "--dask-address": ("execution__dask_address", args.dask_address),
+            "--dask-workers": ("execution__dask_workers", args.dask_workers),
             "--horizon": ("forecast__horizon", args.horizon),
             "--push-uri": ("push__push_uri", args.push_uri),
         },

@@ -167,3 +167,20 @@ def start_from_linear(model: keras.Model, x: np.ndarray, y: np.ndarray) -> bool:
     head = model.get_layer("forecast")
     head.set_weights([np.zeros_like(w) for w in head.get_weights()])
     return True
+
+
+def limit_tensorflow_threads(threads: int) -> None:
+    """Cap TensorFlow's thread pools in this process (a worker sharing a machine with others).
+
+    TensorFlow fixes its pools when it runs its first operation, so this acts only before that;
+    afterwards the process keeps what it started with (the local Dask cluster sets the same
+    limits in its workers' environment before TensorFlow starts).
+
+    Args:
+        threads: Intra-op and inter-op threads.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # already running: its pools stay as they were

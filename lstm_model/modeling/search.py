@@ -223,29 +223,43 @@ class _Tracked(kt.Tuner):  # type: ignore[misc]
         started = time.perf_counter()
         with self.trial_scope(trial.trial_id, hyperparameters) as record:
             results = super().run_trial(trial, *args, **kwargs)
-            scored = [_objective_and_epochs(result) for result in results]
-            summary = TrialSummary(
-                trial.trial_id,
-                hyperparameters,
-                float(np.mean([loss for loss, _ in scored])),
-                max(epochs for _, epochs in scored),
-                time.perf_counter() - started,
+            summary, metrics = summarise_trial(
+                trial.trial_id, hyperparameters, results, time.perf_counter() - started
             )
-            folds = {
-                key: float(np.mean([r[key] for r in results]))
-                for key in (results[0] if isinstance(results[0], dict) else {})
-                if key.startswith("fold")
-            }
-            record(
-                {
-                    "val_loss": summary.val_loss,
-                    "epochs": summary.epochs,
-                    "seconds": summary.seconds,
-                    **folds,
-                }
-            )
+            record(metrics)
         self.summaries.append(summary)
         return results
+
+
+def summarise_trial(
+    trial_id: str, hyperparameters: dict[str, Any], results: list[Any], seconds: float
+) -> tuple[TrialSummary, dict[str, float]]:
+    """A trial's summary and tracked metrics from the results of its fits (one per execution).
+
+    Returns:
+        The summary, and ``val_loss``, ``epochs``, ``seconds`` and each walk-forward fold's
+        mean loss as metrics.
+    """
+    scored = [_objective_and_epochs(result) for result in results]
+    summary = TrialSummary(
+        trial_id,
+        hyperparameters,
+        float(np.mean([loss for loss, _ in scored])),
+        max(epochs for _, epochs in scored),
+        seconds,
+    )
+    folds = {
+        key: float(np.mean([r[key] for r in results]))
+        for key in (results[0] if isinstance(results[0], dict) else {})
+        if key.startswith("fold")
+    }
+    metrics = {
+        "val_loss": summary.val_loss,
+        "epochs": float(summary.epochs),
+        "seconds": summary.seconds,
+        **folds,
+    }
+    return summary, metrics
 
 
 class TrackedRandomSearch(_Tracked, kt.RandomSearch):  # type: ignore[misc]

@@ -65,3 +65,28 @@ def test_flags_work_before_and_after_the_command(tmp_path):
         result = _run(tmp_path, *args)
         assert result.returncode == 2
         assert "error: " in result.stderr and "max_trials" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "expected"),
+    [
+        (["--dask-address", "scheduler-host"], 2, "give scheme://host:port"),
+        (["--runner", "dask", "--config", "HYPERBAND"], 2, "hyperband runs only with"),
+        (["--dask-address", "tcp://127.0.0.1:PORT"], 1, "no Dask scheduler answered"),
+    ],
+    ids=["malformed-address", "hyperband-on-dask", "no-scheduler"],
+)
+def test_a_cluster_that_cannot_work_is_refused_before_training(tmp_path, flags, code, expected):
+    from conftest import free_port
+
+    path = write_rows(tmp_path / "series.csv", good_rows())
+    hyperband = tmp_path / "hyperband.json"
+    hyperband.write_text(json.dumps({"tuning": {"tuner": "hyperband"}}))
+    flags = [
+        f.replace("HYPERBAND", str(hyperband)).replace("PORT", str(free_port())) for f in flags
+    ]
+    result = _run(tmp_path, "retrain", str(path), *flags)
+    assert result.returncode == code
+    assert result.stderr.startswith("error: ") and expected in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 6
+    assert not (tmp_path / "mlflow.db").exists()

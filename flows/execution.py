@@ -1,0 +1,131 @@
+"""Where the pipeline's parallel work runs, apart from what it does.
+
+With ``execution.runner: local`` (the default) a search runs in the flow's process, one trial
+after another, exactly as before. With ``dask`` the oracle stays here and each trial's fit is a
+Prefect task on a Dask cluster (an existing scheduler at ``execution.dask_address``, or a local
+cluster of ``execution.dask_workers`` processes started for the search and closed after it);
+outcomes come back as data and are tracked from this process, so registration, export and push
+stay in one place and a sqlite store never sees concurrent writers.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from lstm_model.config import ExecutionConfig, PipelineConfig
+from lstm_model.modeling.network import Architecture
+from lstm_model.modeling.preparation import PreparedData
+from lstm_model.modeling.search import SearchResult
+from lstm_model.modeling.trials import ProposedTrial, TrialOutcome, TrialPlanner
+from lstm_model.progress import TrialCounter, stage
+from tasks.modeling import fit_trial, record_search, record_trial, tune
+
+
+def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
+    """The Prefect task runner ``execution`` asks for.
+
+    Args:
+        execution: Runner kind, the scheduler's address or the local cluster's size.
+
+    Returns:
+        A one-thread runner for ``local``; a ``DaskTaskRunner`` for ``dask``.
+    """
+    if execution.runner == "local":
+        return ThreadPoolTaskRunner(max_workers=1)
+    from prefect_dask import DaskTaskRunner
+
+    if execution.dask_address:
+        return DaskTaskRunner(address=execution.dask_address)
+    threads = str(execution.threads_per_worker)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": execution.dask_workers,
+            "threads_per_worker": 1,  # one task at a time per worker process
+            "processes": True,
+            "host": "127.0.0.1",  # else Dask probes an outside address for its own
+            "dashboard_address": None,
+            # TensorFlow reads these when it starts in the worker, before any task runs.
+            "env": {
+                "TF_NUM_INTRAOP_THREADS": threads,
+                "TF_NUM_INTEROP_THREADS": threads,
+                "OMP_NUM_THREADS": threads,
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+            },
+        }
+    )
+
+
+def search(
+    data: PreparedData, config: PipelineConfig, work_dir: Path
+) -> tuple[Architecture, PreparedData]:
+    """The architecture search on the configured runner.
+
+    Returns:
+        The best architecture, and the data windowed for its lookback.
+    """
+    if config.execution.runner == "local":
+        return tune(data, config, work_dir)
+    runner = search_on_workers.with_options(task_runner=task_runner(config.execution))
+    return runner(data, config, work_dir)
+
+
+@flow(name="search on workers")
+def search_on_workers(
+    data: PreparedData, config: PipelineConfig, work_dir: Path
+) -> tuple[Architecture, PreparedData]:
+    """The oracle proposes, workers fit: one trial per worker in flight, each a task.
+
+    A trial whose task still fails after ``execution.retries`` retries (a worker died twice, a
+    fit raised) is recorded as failed with its id and the search goes on; the run fails only
+    when no trial completed.
+
+    Returns:
+        The best architecture, and the data windowed for its lookback.
+    """
+    stage("tune")
+    started = time.perf_counter()
+    planner = TrialPlanner(data, config.tuning, work_dir / "tuner", config.seed)
+    counter = TrialCounter(config.tuning.max_trials)
+    fit = fit_trial.with_options(retries=config.execution.retries, retry_delay_seconds=1)
+    free_slots = list(range(_workers()))
+    running: dict[PrefectFuture[TrialOutcome], tuple[ProposedTrial, int]] = {}
+    logger = get_run_logger()
+    while True:
+        while free_slots and (trial := planner.propose(f"slot{free_slots[-1]}")) is not None:
+            future = fit.with_options(task_run_name=f"trial-{trial.trial_id}").submit(
+                data, trial, config
+            )
+            running[future] = (trial, free_slots.pop())
+        if not running:
+            break
+        future = next(as_completed(list(running)))
+        trial, slot = running.pop(future)
+        free_slots.append(slot)
+        try:
+            outcome = future.result()
+        except Exception as error:  # noqa: BLE001 - any failure of one trial is that trial's
+            logger.warning("trial %s failed after its retries: %s", trial.trial_id, error)
+            planner.fail(trial.trial_id, str(error))
+            continue
+        planner.record(outcome)
+        record_trial(outcome, counter)
+    result = SearchResult(
+        planner.best(), planner.summaries, planner.budget_exhausted, time.perf_counter() - started
+    )
+    return record_search(result, data, config)
+
+
+def _workers() -> int:
+    """How many trials to keep in flight: one per worker of the flow run's Dask cluster."""
+    context = FlowRunContext.get()
+    client = getattr(context.task_runner, "client", None) if context else None
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
