@@ -204,8 +204,14 @@ class TrainingConfig(_Section):
 
 
 class PanelConfig(_Section):
-    """The global model of a panel: one LSTM fitted on the windows of every series."""
+    """A panel's models: one global LSTM fitted on the windows of every series (the default),
+    or one LSTM per series."""
 
+    strategy: Literal["global", "local"] = Field(
+        "global",
+        description="global: one LSTM for every series (cold start for new ids). local: the "
+        "single-series pipeline per series, one model each, fanned out by execution.runner.",
+    )
     lookback_seasons: float = Field(
         3.0,
         gt=0.0,

@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("fail", "skip"),
         help="a panel series failing its checks stops the run (fail, default) or is left out",
     )
+    retrain.add_argument(
+        "--strategy",
+        choices=("global", "local"),
+        help="a panel's models: one global LSTM (default) or one LSTM per series",
+    )
     retrain.add_argument("--max-trials", type=int, help="Keras Tuner trials (default: 8)")
     retrain.add_argument(
         "--runner",
@@ -155,6 +160,7 @@ def _retrain(args: argparse.Namespace, terminal: Terminal) -> None:
             "--model-name": ("registry__model_name", args.model_name),
             "--series-column": ("data__series_column", args.series_column),
             "--bad-series": ("data__bad_series", args.bad_series),
+            "--strategy": ("panel__strategy", args.strategy),
             "--max-trials": ("tuning__max_trials", args.max_trials),
             "--runner": (
                 "execution__runner",
