@@ -90,10 +90,10 @@ def prepare(
     values = np.asarray(values, dtype=float)
     if bounds is None:
         bounds = chronological_split(len(values), validation_fraction, test_fraction)
-        train_share = 1 - validation_fraction - test_fraction
+        fixed_rest = None  # the validation and test parts grow with the series
     else:
         _check_tiles(bounds, len(values))
-        train_share = bounds.train[1] / len(values)
+        fixed_rest = len(values) - bounds.train[1]  # the given rows after training stay
     warmup = lookback + differencing + seasonal_differencing * season
     if bounds.train[1] - warmup - horizon + 1 < MIN_TRAIN_WINDOWS:
         needed = MIN_TRAIN_WINDOWS + warmup + horizon - 1
@@ -103,11 +103,16 @@ def prepare(
             else ""
         )
         path = f" and horizon {horizon}" if horizon > 1 else ""
+        in_all = (
+            math.ceil(needed / (1 - validation_fraction - test_fraction))
+            if fixed_rest is None
+            else needed + fixed_rest
+        )
         raise PipelineInputError(
             f"the series has {len(values)} rows: its training part ({bounds.train[1]} rows) "
             f"is too short for lookback {lookback} with differencing {differencing}{seasonal}"
             f"{path} (needs at least {needed} training rows, about "
-            f"{math.ceil(needed / train_share)} rows in all). "
+            f"{in_all} rows in all). "
             "Provide a longer series or lower analysis.max_lookback."
         )
     for name, (start, stop) in (("validation", bounds.validation), ("test", bounds.test)):
