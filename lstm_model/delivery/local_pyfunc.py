@@ -72,6 +72,8 @@ def write_local_models(fits: Iterable[SeriesFit], series_column: str, directory:
         transform = load_transform(extract_archive(fit.saved_model, directory / folder))
         series[fit.series_id] = {"folder": folder, "warmup": transform.warmup}
         horizons.add(transform.horizon)
+    if not series:
+        raise ValueError("no series' fit to write")
     if len(horizons) != 1:
         raise ValueError(f"the series' models need one horizon, got {sorted(horizons)}")
     index = {"series_column": series_column, "horizon": horizons.pop(), "series": series}

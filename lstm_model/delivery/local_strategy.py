@@ -5,12 +5,13 @@ runs for a single series: analysis of the training part (statistics, then the ca
 preprocessings scored on validation folds), preparation with the panel's split, the
 architecture search, the final fit, conformal intervals calibrated on the validation part, the
 paths from the panel's backtest origins, the optional refit on every row and a SavedModel
-export verified in a fresh TensorFlow process.
+export checked against the pipeline's own forecasts by plain TensorFlow.
 
 :func:`fit_series` is meant to run as a mapped task, possibly in another process (a Dask
 worker): it takes and returns plain picklable data (NumPy arrays, dataclasses, bytes, the
-config) and calls neither MLflow nor Prefect. It lives in ``delivery`` because it ends with the
-export: every stage it composes sits below it.
+config) and calls neither MLflow nor Prefect. It lives in ``delivery``, not ``modeling``,
+because it ends with the export and calibrates intervals: every stage it composes sits below
+it, so every import still points down.
 
 Seeds are process-global (``keras.utils.set_random_seed``, TensorFlow's op determinism), so a
 worker must run one series at a time (one thread per worker process) for the answer to be
@@ -19,6 +20,7 @@ reproducible.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tempfile
 import time
@@ -34,6 +36,7 @@ from lstm_model.analysis.decisions import analyze_series
 from lstm_model.config import MIN_TRAIN_WINDOWS, PipelineConfig
 from lstm_model.delivery.export import (
     ExportCheck,
+    ExportVerificationError,
     FreshTensorFlow,
     LoadedTensorFlow,
     export_saved_model,
@@ -74,8 +77,8 @@ class SeriesFit:
             ``seasonal_differencing``, ``season``, ``lookback``, ``box_cox_lambda``,
             ``frequency``, ``reasons`` (the analysis' notes, the candidate choice last),
             ``candidates`` (each candidate's validation MAE) and ``refitted``.
-        export_max_abs_difference: Largest difference between the SavedModel served in a fresh
-            TensorFlow process and the pipeline's own forecasts.
+        export_max_abs_difference: Largest difference between what the SavedModel serves (by
+            plain TensorFlow) and the pipeline's own forecasts on its last histories.
     """
 
     series_id: str
@@ -97,7 +100,7 @@ def fit_series(
     bounds: SplitBounds,
     origins: np.ndarray,
     horizon: int,
-    frequency: str,
+    frequency: str | None,
     config: PipelineConfig,
     seed: int,
     *,
@@ -128,6 +131,8 @@ def fit_series(
     Raises:
         PipelineInputError: the series is too short for the procedure (its id and what to do
             are in the message).
+        ExportVerificationError: the SavedModel does not reproduce the pipeline (its id in
+            the message).
         ValueError: ``values`` is not 1-D, or an origin lies outside the test part or has no
             whole path.
     """
@@ -136,39 +141,67 @@ def fit_series(
     origins = np.asarray(origins, dtype=np.int64)
     _check_inputs(series_id, values, bounds, origins, horizon, config)
     seed_everything(seed)
-
-    train = values[slice(*bounds.train)]
     try:
-        # Decided on the training part only, then checked against its alternatives on
-        # validation folds (never the test part), exactly as tasks/analysis.py does.
-        tested = analyze_series(train, frequency, config.analysis)
-        selection = select_preprocessing(
+        fit = _procedure(
+            series_id,
             values,
             bounds,
-            tested.season,
-            candidate_preprocessings(train, tested, config.analysis),
-            config.analysis.candidate_folds,
+            origins,
+            horizon,
+            frequency,
+            config,
             seed,
-            config.analysis.candidate_epochs,
-            config.tuning.linear_skip,
-            config.tuning.linear_start,
-        )
-        analysis = tested.with_preprocessing(selection.chosen, selection.reason)
-        data = prepare(
-            values,
-            analysis.differencing,
-            analysis.lookback,
-            config.split.validation_fraction,
-            config.split.test_fraction,
-            seasonal_differencing=analysis.seasonal_differencing,
-            season=analysis.season,
-            box_cox_lambda=analysis.box_cox_lambda,
-            horizon=horizon,
-            bounds=bounds,
+            fresh_process_check,
         )
     except PipelineInputError as error:
+        # Raised by prepare (the lookback the analysis chose needs more training rows) or by
+        # the search (folds or lookbacks the training part cannot hold).
         raise _too_short(series_id, str(error)) from error
+    except ExportVerificationError as error:
+        raise ExportVerificationError(f"series {series_id!r}: {error}") from error
+    return dataclasses.replace(fit, seconds=time.perf_counter() - started)
 
+
+def _procedure(
+    series_id: str,
+    values: np.ndarray,
+    bounds: SplitBounds,
+    origins: np.ndarray,
+    horizon: int,
+    frequency: str | None,
+    config: PipelineConfig,
+    seed: int,
+    fresh_process_check: bool,
+) -> SeriesFit:
+    """The stages of :func:`fit_series` in the order ``flows/retrain.py`` runs them."""
+    train = values[slice(*bounds.train)]
+    # Decided on the training part only, then checked against its alternatives on validation
+    # folds (never the test part), exactly as tasks/analysis.py does.
+    tested = analyze_series(train, frequency, config.analysis)
+    selection = select_preprocessing(
+        values,
+        bounds,
+        tested.season,
+        candidate_preprocessings(train, tested, config.analysis),
+        config.analysis.candidate_folds,
+        seed,
+        config.analysis.candidate_epochs,
+        config.tuning.linear_skip,
+        config.tuning.linear_start,
+    )
+    analysis = tested.with_preprocessing(selection.chosen, selection.reason)
+    data = prepare(
+        values,
+        analysis.differencing,
+        analysis.lookback,
+        config.split.validation_fraction,
+        config.split.test_fraction,
+        seasonal_differencing=analysis.seasonal_differencing,
+        season=analysis.season,
+        box_cox_lambda=analysis.box_cox_lambda,
+        horizon=horizon,
+        bounds=bounds,
+    )
     with tempfile.TemporaryDirectory(prefix="local-series-") as folder:
         work_dir = Path(folder)
         # Untracked: no trial scope, no callbacks; the caller records the result.
@@ -217,7 +250,7 @@ def fit_series(
         architecture=asdict(architecture),
         val_loss=val_loss,
         trials=len(search.trials),
-        seconds=time.perf_counter() - started,
+        seconds=0.0,  # fit_series times the whole call
         saved_model=archive,
         analysis={
             "differencing": analysis.differencing,
