@@ -309,6 +309,69 @@ def trained_paths():
     return model, data, analysis
 
 
+# One series of a panel as the local strategy sees it: 120 monthly points whose last 18 are
+# the test part and the 18 before them the validation part; 6-step paths from every test row
+# with a whole path after it.
+LOCAL_BOUNDS = ((0, 84), (84, 102), (102, 120))
+LOCAL_HORIZON = 6
+LOCAL_ORIGINS = tuple(range(102, 120 - LOCAL_HORIZON + 1))
+
+
+def local_config(refit: bool = False, compare_candidates: bool = True):
+    """The smallest configuration that runs the whole single-series procedure."""
+    from lstm_model.config import PipelineConfig
+
+    return PipelineConfig().with_overrides(
+        analysis__compare_candidates=compare_candidates,
+        analysis__max_lookback=12,
+        analysis__candidate_folds=1,
+        analysis__candidate_epochs=3,
+        tuning__max_trials=1,
+        tuning__epochs=3,
+        tuning__patience=2,
+        tuning__units=(4,),
+        tuning__max_layers=1,
+        tuning__batch_sizes=(16,),
+        training__epochs=3,
+        training__patience=2,
+        training__refit_on_full_history=refit,
+    )
+
+
+def fit_local(series_id: str, values, refit: bool = False, compare_candidates: bool = True):
+    """``fit_series`` on one generated series with the bounds and origins above."""
+    import numpy as np
+
+    from lstm_model.delivery.local_strategy import fit_series
+    from lstm_model.modeling.preparation import SplitBounds
+
+    bounds = SplitBounds(*LOCAL_BOUNDS)
+    origins = np.array(LOCAL_ORIGINS)
+    return fit_series(
+        series_id,
+        values,
+        bounds,
+        origins,
+        LOCAL_HORIZON,
+        "MS",
+        local_config(refit, compare_candidates),
+        seed=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def local_fits():
+    """Two series fitted by the local strategy: ``s1`` ships its evaluated model, ``s2`` the
+    refit on every row (and keeps the analysis' preprocessing without scoring alternatives,
+    which halves its time). Returns {id: (values, SeriesFit)}."""
+    first = make_series(120)["value"].to_numpy()
+    second = 3 * make_series(120, seed=11)["value"].to_numpy()
+    return {
+        "s1": (first, fit_local("s1", first)),
+        "s2": (second, fit_local("s2", second, refit=True, compare_candidates=False)),
+    }
+
+
 @pytest.fixture(scope="session")
 def tiny_export(tmp_path_factory):
     """A tiny real SavedModel from ``keras.Model.export`` and the model that made it.

@@ -330,6 +330,19 @@ class FreshTensorFlow:
         self._folder.cleanup()
 
 
+class LoadedTensorFlow:
+    """Serves a SavedModel loaded into this process with plain ``tf.saved_model.load``.
+
+    The cheap check (no second interpreter importing TensorFlow): it proves the serving graph
+    reproduces the pipeline, but not that the SavedModel stands alone outside this process,
+    which only :class:`FreshTensorFlow` shows.
+    """
+
+    def serve(self, directory: Path, histories: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of the SavedModel's serving signature for raw ``histories``."""
+        return load_serving(directory)(histories)
+
+
 def verify_export(
     directory: Path,
     model: keras.Model,
@@ -337,7 +350,7 @@ def verify_export(
     values: np.ndarray,
     tolerance: float = 1e-6,
     count: int = 64,
-    fresh: FreshTensorFlow | None = None,
+    fresh: FreshTensorFlow | LoadedTensorFlow | None = None,
     intervals: ConformalIntervals | None = None,
 ) -> ExportCheck:
     """Serve sample histories from the export in a fresh process and compare with the pipeline.
@@ -355,7 +368,7 @@ def verify_export(
         tolerance: Relative tolerance; float32 inside the network keeps honest exports ~1e-9.
         count: Number of sample histories.
         fresh: A process started ahead (it imports TensorFlow while the export is written);
-            None starts one now.
+            None starts one now; a :class:`LoadedTensorFlow` serves it in this process.
         intervals: The widths the export was written with, if any.
 
     Returns:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import logging
 import os
 import re
@@ -114,6 +115,36 @@ def package_model(
         Path(tmp).unlink(missing_ok=True)
         raise
     log.info("Packaged %s as %s (%d members)", source, target, len(members))
+    return target
+
+
+def archive_directory(source: Path) -> bytes:
+    """A folder as gzipped tar bytes, members relative to it, sorted, with fixed metadata.
+
+    For a model that travels as plain data (e.g. from a worker process) rather than as a file;
+    identical folders give identical bytes, as :func:`package_model`'s archives do.
+    """
+    members = sorted(((rel, path) for rel, path in _walk(Path(source)) if rel), key=lambda m: m[0])
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=_FIXED_MTIME) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
+    ):
+        for arcname, path in members:
+            _add_member(tar, arcname, path)
+    return buffer.getvalue()
+
+
+def extract_archive(archive: bytes, target: Path) -> Path:
+    """Unpack :func:`archive_directory` bytes into ``target`` (created); returns ``target``.
+
+    The ``data`` filter refuses absolute paths, links out of the folder and special files, so a
+    damaged or hostile archive cannot write outside ``target``.
+    """
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        tar.extractall(target, filter="data")
     return target
 
 

@@ -33,6 +33,10 @@ DATA_TAG, CONFIG_TAG = "data_sha256", "config_sha256"  # what a version was trai
 # What a version forecasts: "panel" (the global model of many series, input with a series id
 # column) or, when absent, one series. A champion is only compared with its own kind.
 KIND_TAG, PANEL_KIND, SERIES_KIND = "forecaster_kind", "panel", "series"
+# How a panel's version forecasts: one global model, or one model per series ("local"). Both
+# take the same input and answer the same tables, so they share PANEL_KIND and a champion of
+# either strategy can be compared with a challenger of the other.
+STRATEGY_TAG, GLOBAL_STRATEGY, LOCAL_STRATEGY = "panel_strategy", "global", "local"
 HEADLINE_METRICS = ("test/rmse", "test/mase")
 USER_ENV = "LSTM_PIPELINE_USER"  # who, when the OS user is a shared CI account
 LOCK_TIMEOUT = RegistryConfig.model_fields["lock_timeout"].default

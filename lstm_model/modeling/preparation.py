@@ -62,6 +62,7 @@ def prepare(
     columns: Sequence[str] | None = None,
     box_cox_lambda: float | None = None,
     horizon: int = 1,
+    bounds: SplitBounds | None = None,
 ) -> PreparedData:
     """Split chronologically, fit the transform on train, cut windows per split.
 
@@ -76,15 +77,23 @@ def prepare(
         columns: Names of the value columns, target first.
         box_cox_lambda: Box-Cox lambda of the target (None: original scale).
         horizon: Steps each window forecasts; every split needs room for one whole path.
+        bounds: An explicit split (e.g. one series of a panel, cut by the panel's common
+            counts); None cuts it from the two fractions, which are then ignored.
 
     Returns:
         The split series, the fitted transform and the windows of each split.
 
     Raises:
         PipelineInputError: when the series is too short for the lookback and the splits.
+        ValueError: explicit ``bounds`` that do not tile the series' rows in order.
     """
     values = np.asarray(values, dtype=float)
-    bounds = chronological_split(len(values), validation_fraction, test_fraction)
+    if bounds is None:
+        bounds = chronological_split(len(values), validation_fraction, test_fraction)
+        fixed_rest = None  # the validation and test parts grow with the series
+    else:
+        _check_tiles(bounds, len(values))
+        fixed_rest = len(values) - bounds.train[1]  # the given rows after training stay
     warmup = lookback + differencing + seasonal_differencing * season
     if bounds.train[1] - warmup - horizon + 1 < MIN_TRAIN_WINDOWS:
         needed = MIN_TRAIN_WINDOWS + warmup + horizon - 1
@@ -94,11 +103,16 @@ def prepare(
             else ""
         )
         path = f" and horizon {horizon}" if horizon > 1 else ""
+        in_all = (
+            math.ceil(needed / (1 - validation_fraction - test_fraction))
+            if fixed_rest is None
+            else needed + fixed_rest
+        )
         raise PipelineInputError(
             f"the series has {len(values)} rows: its training part ({bounds.train[1]} rows) "
             f"is too short for lookback {lookback} with differencing {differencing}{seasonal}"
             f"{path} (needs at least {needed} training rows, about "
-            f"{math.ceil(needed / (1 - validation_fraction - test_fraction))} rows in all). "
+            f"{in_all} rows in all). "
             "Provide a longer series or lower analysis.max_lookback."
         )
     for name, (start, stop) in (("validation", bounds.validation), ("test", bounds.test)):
@@ -126,6 +140,14 @@ def prepare(
         *transform.windows(values, *bounds.validation),
         *transform.windows(values, *bounds.test),
     )
+
+
+def _check_tiles(bounds: SplitBounds, n: int) -> None:
+    """Refuse bounds that are not train | validation | test over rows 0..n, in that order."""
+    edges = (*bounds.train, *bounds.validation, *bounds.test)
+    contiguous = edges[1] == edges[2] and edges[3] == edges[4]
+    if edges[0] != 0 or edges[-1] != n or not contiguous or list(edges) != sorted(edges):
+        raise ValueError(f"split bounds {bounds} do not tile the series' {n} rows in order")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from conftest import sha256_of
 
-from lstm_model.delivery.package import check_model_name, package_model, sha256_file, version_dir
+from lstm_model.delivery.package import (
+    archive_directory,
+    check_model_name,
+    extract_archive,
+    package_model,
+    sha256_file,
+    version_dir,
+)
 from lstm_model.errors import PipelineInputError
 
 MODEL = "lstm-forecaster"
@@ -86,3 +93,17 @@ def test_sha256_file_matches_hashlib(tmp_path):
     path = tmp_path / "blob"
     path.write_bytes(bytes(range(256)) * 9000)  # more than one 1 MiB chunk
     assert sha256_file(path) == sha256_of(path)
+
+
+def test_a_folder_travels_as_deterministic_bytes_and_unpacks_inside_its_target(
+    saved_model, tmp_path
+):
+    folder = saved_model[0]
+    archive = archive_directory(folder)
+    assert archive == archive_directory(folder)  # same folder, same bytes
+    copy = extract_archive(archive, tmp_path / "copy")
+    originals = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == originals
+    for rel in originals:
+        if (folder / rel).is_file():
+            assert (copy / rel).read_bytes() == (folder / rel).read_bytes()
