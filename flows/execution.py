@@ -1,8 +1,10 @@
-"""Where the pipeline's parallel work runs, apart from what it does.
+"""Where the pipeline's parallel work runs, apart from what it does: a search's trials, and a
+local-strategy panel's series.
 
 With ``execution.runner: local`` (the default) a search runs in the flow's process, one trial
-after another, exactly as before. With ``dask`` the oracle stays here and each trial's fit is a
-Prefect task on a Dask cluster (an existing scheduler at ``execution.dask_address``, or a local
+after another, exactly as before, and a local panel's series are fitted one after another.
+With ``dask`` the oracle stays here and each trial's fit (each series' fit) is a Prefect task
+on a Dask cluster (an existing scheduler at ``execution.dask_address``, or a local
 cluster of ``execution.dask_workers`` processes started for the search and closed after it);
 outcomes come back as data and are tracked from this process, so registration, export and push
 stay in one place and a sqlite store never sees concurrent writers.
@@ -11,21 +13,28 @@ stay in one place and a sqlite store never sees concurrent writers.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from lstm_model.config import ExecutionConfig, PipelineConfig
+from lstm_model.delivery.local_panel import local_origins, series_jobs
+from lstm_model.delivery.local_strategy import SeriesFit
+from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.network import Architecture
+from lstm_model.modeling.panel_preparation import PreparedPanel
 from lstm_model.modeling.preparation import PreparedData
 from lstm_model.modeling.search import SearchResult
 from lstm_model.modeling.trials import ProposedTrial, TrialOutcome, TrialPlanner
-from lstm_model.progress import TrialCounter, stage
+from lstm_model.progress import ProgressEvent, TrialCounter, report, stage
 from tasks.modeling import fit_trial, record_search, record_trial, tune
+from tasks.panel_local import fit_one_series
 
 
 def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
@@ -120,6 +129,77 @@ def search_on_workers(
         planner.best(), planner.summaries, planner.budget_exhausted, time.perf_counter() - started
     )
     return record_search(result, data, config)
+
+
+@dataclass(frozen=True)
+class LocalFits:
+    """Every series' own model, the panel they cover (without series whose fit failed under
+    ``data.bad_series = skip``), their backtest origins and the fan-out's wall time."""
+
+    fits: list[SeriesFit]
+    prepared: PreparedPanel
+    origins: np.ndarray
+    seconds: float
+
+
+def fit_series_models(prepared: PreparedPanel, config: PipelineConfig) -> LocalFits:
+    """The local strategy's models, one per series, on the configured runner."""
+    runner = fit_on_workers.with_options(task_runner=task_runner(config.execution))
+    return runner(prepared, config)
+
+
+@flow(name="fit series on workers")
+def fit_on_workers(prepared: PreparedPanel, config: PipelineConfig) -> LocalFits:
+    """Each series' single-series procedure as a task; every series is submitted at once and
+    the runner spreads them (one at a time per worker).
+
+    A series whose task still fails after ``execution.retries`` retries stops the run under
+    ``data.bad_series = fail`` (naming every such series; bad input exits 2, other faults 1)
+    and is left out and reported under ``skip``.
+    """
+    stage("train")
+    started = time.perf_counter()
+    origins = local_origins(prepared)
+    analysis = prepared.analysis
+    fit = fit_one_series.with_options(retries=config.execution.retries, retry_delay_seconds=1)
+    jobs = series_jobs(prepared, origins)
+    futures = {
+        fit.with_options(task_run_name=f"series-{job.series_id}").submit(
+            job, analysis.horizon, prepared.panel.frequency, config
+        ): job.series_id
+        for job in jobs
+    }
+    fits: list[SeriesFit] = []
+    failed: dict[str, BaseException] = {}
+    for done, future in enumerate(as_completed(list(futures)), start=1):
+        series_id = futures[future]
+        try:
+            fits.append(future.result())
+        except Exception as error:  # noqa: BLE001 - one series' failure is that series'
+            failed[series_id] = error
+        report(ProgressEvent("series", series_id, done, len(jobs)))
+    if failed:
+        prepared = _without_failed(prepared, failed, config)
+        origins = local_origins(prepared)
+    return LocalFits(fits, prepared, origins, time.perf_counter() - started)
+
+
+def _without_failed(
+    prepared: PreparedPanel, failed: dict[str, BaseException], config: PipelineConfig
+) -> PreparedPanel:
+    """The panel without the series whose fit failed, under ``skip``; else the error."""
+    reasons = {sid: str(error) for sid, error in sorted(failed.items())}
+    listed = "; ".join(f"{sid}: {why}" for sid, why in list(reasons.items())[:10])
+    if config.data.bad_series == "fail" or len(failed) == len(prepared.panel.ids):
+        message = (
+            f"{len(failed)} series could not be fitted ({listed}). Fix or remove them, or set "
+            "data.bad_series to skip (--bad-series skip) to leave them out"
+        )
+        if all(isinstance(error, PipelineInputError) for error in failed.values()):
+            raise PipelineInputError(message)
+        raise RuntimeError(message)
+    get_run_logger().warning("left out (data.bad_series = skip): %s", listed)
+    return prepared.without(reasons)
 
 
 def _workers() -> int:

@@ -152,7 +152,8 @@ def future_panel_forecast(
     )
     frame, panel = check_panel(data_path, config)
     steps = _checked_steps(steps, forecaster.horizon)
-    short = panel.ids[panel.lengths < forecaster.lookback]
+    # A local panel's pyfunc checks each series against its own model's window, by id.
+    short = panel.ids[(panel.lengths < forecaster.lookback) & _is_global(forecaster)]
     if len(short):
         raise PipelineInputError(
             f"series {', '.join(map(repr, short[:10].tolist()))} have fewer rows than the "
@@ -196,10 +197,17 @@ def write_future_forecast(
 
 
 def is_panel_model(model) -> bool:
-    """Whether a loaded registered model is a panel's global model (reads a series id)."""
+    """Whether a loaded registered model is a panel's (global or local; reads a series id)."""
+    from lstm_model.delivery.local_pyfunc import LocalPanelForecaster
+
+    forecaster = model.unwrap_python_model()
+    return _is_global(forecaster) or isinstance(forecaster, LocalPanelForecaster)
+
+
+def _is_global(forecaster) -> bool:
     from lstm_model.delivery.global_pyfunc import GlobalForecaster
 
-    return isinstance(model.unwrap_python_model(), GlobalForecaster)
+    return isinstance(forecaster, GlobalForecaster)
 
 
 def write_forecasts(

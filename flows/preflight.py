@@ -15,6 +15,7 @@ from lstm_model.data.source import check_source
 from lstm_model.delivery.package import check_model_name
 from lstm_model.delivery.push import check_push_target
 from lstm_model.delivery.sagemaker import check_deploy_config
+from lstm_model.errors import PipelineInputError
 
 
 def preflight(data_path: str, config: PipelineConfig) -> None:
@@ -38,5 +39,12 @@ def preflight(data_path: str, config: PipelineConfig) -> None:
         check_source(data_path, config.data.max_rows)
     check_push_target(config.push.push_uri, config.push.local_dir)
     check_deploy_config(config.deploy, config.push.push_uri)
+    if config.deploy.enabled and config.data.series_column and config.panel.strategy == "local":
+        raise PipelineInputError(
+            "deploy.enabled with panel.strategy local: a SageMaker TensorFlow Serving endpoint "
+            "serves one SavedModel, and a local panel has one per series. Train the panel with "
+            "the global strategy to deploy it, or set deploy.enabled to false and serve the "
+            "pushed package (every series' SavedModel) yourself"
+        )
     # Last: it may wait for a remote scheduler.
     check_cluster(config.execution)

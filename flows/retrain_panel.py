@@ -1,12 +1,14 @@
-"""The retraining pipeline of a panel (many series, one global model), visible in one function.
+"""The retraining pipeline of a panel (many series), visible in one function.
 
-load and check every series -> analyze the panel -> train one LSTM on all series -> calibrate
-intervals -> backtest every series against the baselines -> compare -> bless -> export ->
-register -> push (-> deploy) -> promote.
+load and check every series -> analyze the panel -> train one LSTM on all series (global) or
+one per series (local, fanned out by execution.runner) -> calibrate intervals -> backtest every
+series against the baselines -> compare -> bless -> export -> register -> push (-> deploy) ->
+promote.
 
-One registered version serves the whole panel (and series it never saw, from their history
-alone). Registration, push and promotion follow the single-series flow: verified export
-before registering, ``champion`` moved under the model's lock only after the push.
+One registered version serves the whole panel (the global model also series it never saw,
+from their history alone). Registration, push and promotion follow the single-series flow:
+verified export before registering, ``champion`` moved under the model's lock only after the
+push.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import mlflow
 from prefect import flow
 
+from flows.execution import fit_series_models
 from flows.runs import (
     SkippedRetrain,
     checked_inputs,
@@ -29,6 +32,7 @@ from lstm_model.delivery.shipping import push_metadata
 from lstm_model.evaluation.blessing import BlessingDecision
 from lstm_model.evaluation.panel_backtest import PanelBacktest
 from tasks.panel import (
+    backtest_global,
     bless_panel,
     calibrate,
     compare,
@@ -39,6 +43,7 @@ from tasks.panel import (
     prepare,
     register,
 )
+from tasks.panel_local import export_local, record_fits, register_local
 
 
 @dataclass(frozen=True)
@@ -90,16 +95,31 @@ def retrain_panel(
     with tracked_run(data_path, config, inputs) as (run, work_dir):
         panel = load_panel(data_path, config)
         prepared = prepare(panel, config)
-        model = fit(prepared, config)
-        intervals = calibrate(model, prepared, config)
-        evaluation, coverage = evaluate(model, prepared, intervals, config, work_dir)
+        if config.panel.strategy == "global":
+            model = fit(prepared, config)
+            intervals = calibrate(model, prepared, config)
+            lstm = backtest_global(model, prepared, intervals)
+        else:
+            # One model per series, fanned out by execution.runner; a series that cannot be
+            # fitted stops the run or is left out (data.bad_series).
+            local = fit_series_models(prepared, config)
+            prepared = local.prepared
+            lstm = record_fits(local.fits, prepared, local.origins, local.seconds)
+        evaluation, coverage = evaluate(lstm, prepared, config, work_dir)
         comparisons = compare(evaluation, prepared, config)
         blessing = bless_panel(evaluation, comparisons, config)
-        saved_model = export(model, intervals, prepared, config, work_dir)
-        description = describe_panel_version(data_path, evaluation, blessing)
-        version = str(
-            register(saved_model, model, prepared, blessing, config, description, inputs).version
-        )
+        description = describe_panel_version(data_path, evaluation, blessing, config)
+        if config.panel.strategy == "global":
+            saved_model = export(model, intervals, prepared, config, work_dir)
+            registered = register(
+                saved_model, model, prepared, blessing, config, description, inputs
+            )
+        else:
+            saved_model = export_local(local.fits, config, work_dir)
+            registered = register_local(
+                saved_model, prepared, blessing, config, description, inputs
+            )
+        version = str(registered.version)
         summary = evaluation.summary()
         promoted, reason, pushed_to = ship_and_promote(
             saved_model,
@@ -133,14 +153,15 @@ def retrain_panel(
 
 
 def describe_panel_version(
-    data_path: str, evaluation: PanelBacktest, blessing: BlessingDecision
+    data_path: str, evaluation: PanelBacktest, blessing: BlessingDecision, config: PipelineConfig
 ) -> str:
-    """The version's description: data, the panel's mean MASE against the best baseline's, the
-    win share and the decision."""
+    """The version's description: strategy, data, the panel's mean MASE against the best
+    baseline's, the win share and the decision."""
     summary = evaluation.summary()
     best = evaluation.best_baseline()
+    kind = "Global LSTM forecaster" if config.panel.strategy == "global" else "One LSTM per series"
     return (
-        f"Global LSTM forecaster of the {len(evaluation.ids)} series in {data_path}; mean "
+        f"{kind} of the {len(evaluation.ids)} series in {data_path}; mean "
         f"MASE {summary['model/mean_mase']:.4g} (best baseline {best}: "
         f"{summary[f'{best}/mean_mase']:.4g}; better than seasonal naive on "
         f"{summary['lstm_beats/seasonal_naive']:.0%} of series) over paths of "

@@ -20,13 +20,14 @@ LOGGER = logging.getLogger("lstm_pipeline.progress")
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """One step forward: a stage began, a trial ended or an epoch ended.
+    """One step forward: a stage began, a trial, an epoch or a series' whole fit ended.
 
-    ``index``/``total`` count trials or epochs (1-based); ``value`` is the trial's or the
-    epoch's validation loss, ``best`` the lowest trial loss so far.
+    ``index``/``total`` count trials, epochs or series (1-based); ``value`` is the trial's or
+    the epoch's validation loss, ``best`` the lowest trial loss so far; ``name`` the stage or
+    the series.
     """
 
-    kind: Literal["stage", "trial", "epoch"]
+    kind: Literal["stage", "trial", "epoch", "series"]
     name: str = ""
     index: int = 0
     total: int = 0
@@ -37,6 +38,8 @@ class ProgressEvent:
         """The event in words, for log files."""
         if self.kind == "stage":
             return f"stage {self.name}"
+        if self.kind == "series":
+            return f"series {self.index}/{self.total} {self.name} fitted"
         loss = "" if self.value is None else f" val_loss {self.value:.4g}"
         best = "" if self.best is None else f" (best {self.best:.4g})"
         return f"{self.kind} {self.index}/{self.total}{loss}{best}"

@@ -29,16 +29,23 @@ from lstm_model.delivery.export import FreshTensorFlow
 from lstm_model.delivery.global_export import (
     calibrate_global,
     export_global,
-    global_coverage,
+    global_lstm_paths,
     verify_global_export,
 )
 from lstm_model.delivery.global_pyfunc import log_global_forecaster
-from lstm_model.delivery.registry import KIND_TAG, PANEL_KIND, champion_version
+from lstm_model.delivery.registry import (
+    GLOBAL_STRATEGY,
+    KIND_TAG,
+    PANEL_KIND,
+    STRATEGY_TAG,
+    champion_version,
+)
 from lstm_model.evaluation.blessing import BlessingDecision, bless
 from lstm_model.evaluation.comparison import Comparisons, compare_forecasts
 from lstm_model.evaluation.intervals import ConformalIntervals, level_name
 from lstm_model.evaluation.panel_backtest import (
     STATISTICAL_MODELS,
+    LstmPaths,
     PanelBacktest,
     backtest_origins,
     naive_paths,
@@ -46,7 +53,7 @@ from lstm_model.evaluation.panel_backtest import (
     score_panel,
     statistical_paths,
 )
-from lstm_model.modeling.global_model import GlobalFit, fit_global, global_paths
+from lstm_model.modeling.global_model import GlobalFit, fit_global
 from lstm_model.modeling.network import Architecture
 from lstm_model.modeling.panel_preparation import PreparedPanel, prepare_panel
 from lstm_model.modeling.panel_windows import window_origins
@@ -184,17 +191,23 @@ def calibrate(
     return intervals
 
 
+@task(name="backtest LSTM", cache_policy=NO_CACHE)
+def backtest_global(
+    model: GlobalFit, prepared: PreparedPanel, intervals: ConformalIntervals
+) -> LstmPaths:
+    """The global model's paths and bounds from every test origin of every series."""
+    origins = backtest_origins(prepared.split, model.lookback, prepared.analysis.horizon)
+    return global_lstm_paths(model, prepared.panel.values, origins, intervals)
+
+
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate(
-    model: GlobalFit,
-    prepared: PreparedPanel,
-    intervals: ConformalIntervals,
-    config: PipelineConfig,
-    work_dir: Path,
+    lstm: LstmPaths, prepared: PreparedPanel, config: PipelineConfig, work_dir: Path
 ) -> tuple[PanelBacktest, dict[float, float]]:
-    """Backtest every series from every test origin: the global model, naive, seasonal naive
-    and statsforecast's AutoETS / AutoARIMA / AutoTheta (fitted per series on the rows before
-    the test part); MASE per series, panel summaries, a table and a plot.
+    """Backtest every series from the LSTM's origins (global or local models alike): naive,
+    seasonal naive and statsforecast's AutoETS / AutoARIMA / AutoTheta (fitted per series on
+    the rows before the test part) beside the LSTM; MASE per series, panel summaries, interval
+    coverage, a table and a plot.
 
     Returns:
         The scored backtest, and the share of its values inside each interval level.
@@ -202,19 +215,19 @@ def evaluate(
     stage("evaluate")
     panel, split, analysis = prepared.panel, prepared.split, prepared.analysis
     horizon, season = analysis.horizon, analysis.season
-    origins = backtest_origins(split, model.lookback, horizon)
+    origins = lstm.origins
     methods = tuple(m for m in STATISTICAL_MODELS if m in config.evaluation.baselines)
     naive = naive_paths(panel.values, origins, horizon, season)
     forecasts: dict[str, np.ndarray] = {
-        "model": global_paths(model, panel.values, origins),
+        "model": lstm.paths,
         **{name: paths for name, paths in naive.items() if name in config.evaluation.baselines},
         **(statistical_paths(panel, split, horizon, season, methods) if methods else {}),
     }
     backtest = score_panel(panel, split, origins, forecasts, season)
-    coverage, widths = global_coverage(model, panel.values, origins, forecasts["model"], intervals)
+    coverage, widths = lstm.coverage(panel.values)
     summary = backtest.summary()
     metrics = {f"panel/{key}": value for key, value in summary.items()}
-    for level in intervals.levels:
+    for level in coverage:
         metrics[f"test/coverage_{level_name(level)}"] = coverage[level]
         metrics[f"test/relative_width_{level_name(level)}"] = widths[level]
     mlflow.log_metrics(
@@ -267,14 +280,19 @@ def compare(
         return Comparisons(vs_baseline, None, None)
     panel = prepared.panel
     loaded = mlflow.pyfunc.load_model(f"models:/{name}/{champion.version}")
-    frame = pd.DataFrame(
-        {_series_column(config): panel.ids[panel.series_of_row], "value": panel.values}
-    )
-    paths = loaded.predict(frame, params={"output": "paths"}).to_numpy(dtype=float)
+    ids = panel.ids[panel.series_of_row]
+    # A local champion has models of its own series only: it is compared on those.
+    known = getattr(loaded.unwrap_python_model(), "folders", None)
+    rows = np.isin(ids, list(known)) if known is not None else np.ones(len(ids), dtype=bool)
+    frame = pd.DataFrame({_series_column(config): ids[rows], "value": panel.values[rows]})
+    served = loaded.predict(frame, params={"output": "paths"}).to_numpy(dtype=float)
+    paths = np.full((len(ids), served.shape[1]), np.nan)
+    paths[rows] = served
     # A champion trained for another horizon is compared on the steps both forecast.
     steps = min(paths.shape[1], backtest.horizon)
-    theirs = backtest.scaled_errors_of(paths[backtest.origins, :steps])
-    vs_champion = compare_forecasts(ours[:, :steps], theirs, f"champion v{champion.version}")
+    shared = rows[backtest.origins]
+    theirs = backtest.scaled_errors_of(paths[backtest.origins, :steps])[shared]
+    vs_champion = compare_forecasts(ours[shared, :steps], theirs, f"champion v{champion.version}")
     mlflow.log_metrics(vs_champion.metrics("compare/champion"))
     mlflow.set_tags({"compared_champion_version": champion.version, "comparison": "compared"})
     return Comparisons(vs_baseline, vs_champion, str(champion.version))
@@ -364,7 +382,12 @@ def register(
             "value": panel.values[rows],
         }
     )
-    version_tags = {**tags, KIND_TAG: PANEL_KIND, **decision.tags()}
+    version_tags = {
+        **tags,
+        KIND_TAG: PANEL_KIND,
+        STRATEGY_TAG: GLOBAL_STRATEGY,
+        **decision.tags(),
+    }
     with tempfile.TemporaryDirectory(prefix="keras-") as folder:
         keras_file = Path(folder) / "model.keras"
         model.model.save(keras_file)

@@ -47,6 +47,9 @@ class ProgressDisplay(logging.Handler):
                 f"trial {event.index}/{event.total} val_loss {event.value:.4g} "
                 f"(best {event.best:.4g})"
             )
+        elif event.kind == "series":
+            self.trial = f"series {event.index}/{event.total} {event.name} fitted"
+            self.progress.update(self.line, total=event.total, completed=event.index)
         else:
             self.progress.update(self.line, total=event.total or None, completed=event.index)
         parts = [f"[bold]{self.stage}[/bold]", self.trial]

@@ -31,6 +31,7 @@ from lstm_model.delivery.export import (
     interval_outputs,
 )
 from lstm_model.evaluation.intervals import ConformalIntervals
+from lstm_model.evaluation.panel_backtest import LstmPaths
 from lstm_model.modeling.global_model import GlobalFit, global_paths
 from lstm_model.modeling.panel_windows import (
     ABSOLUTE_FLOOR,
@@ -69,32 +70,14 @@ def global_bounds(
     return bounds
 
 
-def global_coverage(
-    fit: GlobalFit,
-    values: np.ndarray,
-    origins: np.ndarray,
-    paths: np.ndarray,
-    intervals: ConformalIntervals,
-) -> tuple[dict[float, float], dict[float, float]]:
-    """Share of actual values inside each level's bounds, and the mean width relative to the
-    history's spread, over the paths from ``origins``.
-
-    Returns:
-        ``level -> coverage`` and ``level -> mean width / spread``: the bounds are
-        ``path +- half-width x spread``, so the relative width is twice the mean half-width.
-    """
+def global_lstm_paths(
+    fit: GlobalFit, values: np.ndarray, origins: np.ndarray, intervals: ConformalIntervals
+) -> LstmPaths:
+    """The global model's paths and interval bounds from ``origins``, for the backtest."""
     values = np.asarray(values, dtype=np.float64)
     histories = values[origins[:, np.newaxis] - fit.lookback + np.arange(fit.lookback)]
-    actual = values[origins[:, np.newaxis] + np.arange(fit.horizon)]
-    coverage = {
-        level: float(np.mean((actual >= lower) & (actual <= upper)))
-        for level, (lower, upper) in global_bounds(paths, histories, intervals).items()
-    }
-    widths = {
-        level: float(2 * np.mean(width))
-        for level, width in zip(intervals.levels, intervals.half_widths, strict=True)
-    }
-    return coverage, widths
+    paths = global_paths(fit, values, origins)
+    return LstmPaths(origins, paths, global_bounds(paths, histories, intervals), fit.lookback)
 
 
 def export_global(

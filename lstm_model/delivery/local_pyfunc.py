@@ -30,7 +30,7 @@ import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.pyfunc import PythonModel
 
-from lstm_model.delivery.package import extract_archive
+from lstm_model.delivery.package import LOCAL_INDEX, extract_archive
 from lstm_model.delivery.pyfunc import INPUT_COLUMN, check_steps, forecast_columns, register_pyfunc
 from lstm_model.delivery.registry import KIND_TAG, LOCAL_STRATEGY, PANEL_KIND, STRATEGY_TAG
 from lstm_model.errors import PipelineInputError
@@ -38,7 +38,7 @@ from lstm_model.errors import PipelineInputError
 if TYPE_CHECKING:  # the fit module imports TensorFlow's stack; serving never needs it
     from lstm_model.delivery.local_strategy import SeriesFit
 
-INDEX_FILE = "series.json"
+INDEX_FILE = LOCAL_INDEX
 LOCAL_OUTPUTS = ("forecast", "paths")
 Serve = Callable[[np.ndarray], dict[str, np.ndarray]]
 

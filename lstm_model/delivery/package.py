@@ -22,6 +22,8 @@ from lstm_model.errors import PipelineInputError
 log = logging.getLogger(__name__)
 
 PACKAGE_NAME = "model.tar.gz"
+# The index of a local-strategy panel's folder: one SavedModel per series beside it.
+LOCAL_INDEX = "series.json"
 _FIXED_MTIME = 0  # every member gets the same mtime so identical inputs give identical bytes
 _CHUNK = 1024 * 1024
 _MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -65,7 +67,9 @@ def package_model(
 
     Members are ``<model-name>/<version>/saved_model.pb``, ``.../variables/...`` and every
     other file of the SavedModel folder (assets/, fingerprint.pb, extra JSON), sorted, with
-    fixed mtimes, owners and modes, so identical inputs give byte-identical archives.
+    fixed mtimes, owners and modes, so identical inputs give byte-identical archives. A
+    local-strategy panel's folder (``series.json`` and one SavedModel folder per series) is
+    packaged the same way.
 
     Args:
         saved_model_dir: A folder written by ``keras.Model.export`` (or tf.saved_model.save).
@@ -81,7 +85,8 @@ def package_model(
             ``out_dir`` inside the SavedModel folder.
     """
     source = Path(saved_model_dir)
-    if not (source / "saved_model.pb").is_file():
+    # A local-strategy panel ships its folder of SavedModels (one per series) with its index.
+    if not (source / "saved_model.pb").is_file() and not (source / LOCAL_INDEX).is_file():
         raise PipelineInputError(
             f"{source} is not a TensorFlow SavedModel folder (no saved_model.pb). Export the "
             "model with keras `model.export(folder)` (not `model.save`) and pass that folder."

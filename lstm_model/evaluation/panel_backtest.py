@@ -24,7 +24,7 @@ import pandas as pd
 
 from lstm_model.data.panel import Panel
 from lstm_model.evaluation.baselines import LONG_SEASON
-from lstm_model.modeling.panel_windows import PanelSplit, window_origins
+from lstm_model.modeling.panel_windows import PanelSplit, window_origins, window_scale
 from lstm_model.plotting import pyplot, save_figure
 
 # statsforecast's class names for the pipeline's baselines.
@@ -181,6 +181,44 @@ class PanelBacktest:
             if name != "model":
                 frame[f"ratio_to_{name}"] = self.mase["model"] / values
         return frame
+
+
+@dataclass(frozen=True)
+class LstmPaths:
+    """The LSTM's side of a panel backtest, whatever the strategy that made it.
+
+    Attributes:
+        origins: (k,) backtest origins, rows of the panel's flat arrays, series by id then time.
+        paths: (k, h) forecasts in original units.
+        bounds: level -> ((k, h) lower, (k, h) upper).
+        lookback: Rows before each origin whose spread scales the relative interval width.
+    """
+
+    origins: np.ndarray
+    paths: np.ndarray
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]]
+    lookback: int
+
+    def coverage(self, values: np.ndarray) -> tuple[dict[float, float], dict[float, float]]:
+        """Share of actual values inside each level's bounds, and the mean width divided by
+        the spread of the ``lookback`` rows before its origin (a scale-free width).
+
+        Args:
+            values: The panel's flat values.
+
+        Returns:
+            ``level -> coverage`` and ``level -> mean relative width``.
+        """
+        values = np.asarray(values, dtype=np.float64)
+        steps = np.arange(self.paths.shape[1])
+        actual = values[self.origins[:, np.newaxis] + steps]
+        history = values[self.origins[:, np.newaxis] - self.lookback + np.arange(self.lookback)]
+        _, spread = window_scale(history)
+        coverage, widths = {}, {}
+        for level, (lower, upper) in self.bounds.items():
+            coverage[level] = float(np.mean((actual >= lower) & (actual <= upper)))
+            widths[level] = float(np.mean((upper - lower) / spread[:, np.newaxis]))
+        return coverage, widths
 
 
 def score_panel(

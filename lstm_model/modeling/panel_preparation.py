@@ -9,11 +9,15 @@ out (``skip``), after which the parts and decisions are made again on the series
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+import numpy as np
 
 from lstm_model.analysis.panel import PanelAnalysis, analyse_panel
 from lstm_model.config import PipelineConfig
 from lstm_model.data.panel import Panel, apply_policy
+from lstm_model.errors import PipelineInputError
 from lstm_model.modeling.panel_windows import PanelSplit, short_series, split_panel
 
 
@@ -24,6 +28,35 @@ class PreparedPanel:
     panel: Panel
     split: PanelSplit
     analysis: PanelAnalysis
+
+    def without(self, problems: dict[str, str]) -> PreparedPanel:
+        """The same parts and decisions for every series but those in ``problems`` (id -> why),
+        which join the panel's ``excluded``; e.g. series whose own model could not be fitted.
+
+        Raises:
+            PipelineInputError: no series would be left.
+        """
+        keep = ~np.isin(self.panel.ids, list(problems))
+        if not keep.any():
+            raise PipelineInputError(f"no series is left: {'; '.join(problems.values())}")
+        panel = self.panel.without(problems)
+        split = self.split
+        # Every series keeps its own row counts per part; only their places in the flat
+        # arrays move.
+        starts = panel.starts[:-1]
+        offsets = {
+            name: (bound - split.starts)[keep]
+            for name, bound in (("validation", split.validation), ("test", split.test))
+        }
+        kept_split = PanelSplit(
+            starts, starts + offsets["validation"], starts + offsets["test"], panel.starts[1:]
+        )
+        analysis = dataclasses.replace(
+            self.analysis,
+            seasonal_acf=self.analysis.seasonal_acf[keep],
+            seasonal=self.analysis.seasonal[keep],
+        )
+        return PreparedPanel(panel, kept_split, analysis)
 
 
 def prepare_panel(panel: Panel, config: PipelineConfig) -> PreparedPanel:

@@ -157,3 +157,104 @@ def test_a_worker_killed_mid_trial_is_retried_elsewhere_and_the_search_completes
     assert len(trials) == 2
     assert {run.data.tags["trial_status"] for run in trials.values()} == {"COMPLETED"}
     assert architecture.units in (4, 8)
+
+
+def _panel_csv(path, series=2, points=120):
+    """A long-format panel of ``series`` generated monthly series of different levels."""
+    import pandas as pd
+    from conftest import make_series
+
+    frames = []
+    for i in range(series):
+        frame = make_series(points, seed=20 + i)
+        frame["value"] *= 1 + i
+        frame.insert(0, "series_id", f"s{i}")
+        frames.append(frame)
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def _local_panel_config(name: str, **overrides) -> PipelineConfig:
+    from conftest import local_config
+
+    return local_config(compare_candidates=False).with_overrides(
+        data__series_column="series_id",
+        panel__strategy="local",
+        registry__model_name=name,
+        **overrides,
+    )
+
+
+def test_a_local_panel_on_two_workers_matches_the_local_runner(
+    tmp_path, mlflow_tracking, prefect_harness, dask_cluster
+):
+    from flows.predict import write_future_forecast
+    from flows.retrain import retrain
+
+    address, _ = dask_cluster
+    csv = _panel_csv(tmp_path / "panel.csv")
+    local = retrain(str(csv), _local_panel_config("local-runner"))
+    remote = retrain(
+        str(csv),
+        _local_panel_config(
+            "dask-runner", execution__runner="dask", execution__dask_address=address
+        ),
+    )
+    assert remote.series == local.series == 2
+    for key in ("model/mean_mase", "seasonal_naive/mean_mase"):
+        assert remote.summary[key] == pytest.approx(local.summary[key], rel=1e-5)
+    assert remote.coverage == pytest.approx(local.coverage)
+    run = mlflow.get_run(remote.run_id)
+    assert run.data.tags["registered_version"] == "1"
+    assert run.data.metrics["panel/fit_seconds"] > 0
+    children = mlflow.search_runs(
+        filter_string=f"tags.mlflow.parentRunId = '{remote.run_id}'", output_format="list"
+    )
+    assert sorted(child.data.tags["series_id"] for child in children) == ["s0", "s1"]
+    version = mlflow.MlflowClient().get_model_version("dask-runner", "1")
+    assert version.tags["panel_strategy"] == "local"
+    # One version serves every series' next h steps with bounds.
+    output = tmp_path / "future.csv"
+    rows = write_future_forecast(str(csv), "models:/dask-runner/1", output)
+    assert rows == 2 * remote.horizon
+
+
+def test_a_series_that_cannot_be_fitted_stops_the_run_or_is_left_out(prefect_harness):
+    import pandas as pd
+    from prefect import flow
+
+    from flows.execution import _without_failed
+    from lstm_model.data.panel import Panel
+    from lstm_model.errors import PipelineInputError
+    from lstm_model.modeling.panel_preparation import prepare_panel
+
+    values = np.concatenate([np.sin(np.arange(100) / 3) + 5 + i for i in range(3)])
+    panel = Panel(
+        np.array(["a", "b", "c"]),
+        values,
+        np.array([0, 100, 200, 300]),
+        np.tile(pd.date_range("2000-01-01", periods=100, freq="MS").to_numpy(), 3),
+        "MS",
+        {},
+    )
+    config = PipelineConfig().with_overrides(data__series_column="series_id")
+    prepared = prepare_panel(panel, config)
+    failed = {"b": PipelineInputError("too short"), "c": RuntimeError("worker lost")}
+    with pytest.raises(RuntimeError, match=r"2 series could not be fitted \(b: too short; c"):
+        _without_failed(prepared, failed, config)
+    with pytest.raises(PipelineInputError, match="set data.bad_series to skip"):
+        _without_failed(prepared, {"b": failed["b"]}, config)
+
+    @flow
+    def skipping():
+        skip = config.with_overrides(data__bad_series="skip")
+        return _without_failed(prepared, failed, skip)
+
+    kept = skipping()
+    assert list(kept.panel.ids) == ["a"] and set(kept.panel.excluded) == {"b", "c"}
+    # The series kept keeps its parts and decisions.
+    for part in ("train", "validation", "test"):
+        assert [int(b[0]) for b in kept.split.part(part)] == [
+            int(b[0]) for b in prepared.split.part(part)
+        ]
+    assert kept.analysis.lookback == prepared.analysis.lookback
