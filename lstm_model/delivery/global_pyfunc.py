@@ -24,13 +24,11 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.pyfunc import PythonModel
 
 from lstm_model.delivery.pyfunc import (
-    INPUT_COLUMN,
     check_steps,
     forecast_columns,
+    panel_input,
     register_pyfunc,
 )
-
-GLOBAL_OUTPUTS = ("forecast", "paths")
 
 
 class GlobalForecaster(PythonModel):
@@ -49,29 +47,13 @@ class GlobalForecaster(PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        frame = pd.DataFrame(model_input)
-        missing = [c for c in (self.series_column, INPUT_COLUMN) if c not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"the model needs columns {[self.series_column, INPUT_COLUMN]}; missing "
-                f"{missing} in the input"
-            )
-        params = params or {}
-        output = params.get("output") or "forecast"
-        ids = frame[self.series_column].astype(str).to_numpy()
-        values = frame[INPUT_COLUMN].to_numpy(dtype=float)
-        # Rows grouped by series, time order kept within each (stable sort).
-        order = np.argsort(ids, kind="stable")
-        unique, starts = np.unique(ids[order], return_index=True)
-        stops = np.r_[starts[1:], len(ids)]
-        if output == "forecast":
-            steps = int(params.get("steps") or self.horizon)
-            return self.forecast(unique, values[order], starts, stops, steps)
-        if output == "paths":
-            paths = np.full((len(values), self.horizon), np.nan)
-            paths[order] = self.paths(values[order], starts, stops)
-            return pd.DataFrame(paths, columns=[f"step_{k}" for k in range(1, self.horizon + 1)])
-        raise ValueError(f"output must be one of {', '.join(GLOBAL_OUTPUTS)}, got {output!r}")
+        rows = panel_input(model_input, self.series_column, params)
+        if rows.output == "forecast":
+            steps = rows.steps or self.horizon
+            return self.forecast(rows.ids, rows.values, rows.starts, rows.stops, steps)
+        paths = np.full((len(rows.values), self.horizon), np.nan)
+        paths[rows.order] = self.paths(rows.values, rows.starts, rows.stops)
+        return pd.DataFrame(paths, columns=[f"step_{k}" for k in range(1, self.horizon + 1)])
 
     def paths(self, values: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
         """Row t (grouped order): the path from origin t, from its series' rows before it."""

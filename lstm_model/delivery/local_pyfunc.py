@@ -31,7 +31,12 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.pyfunc import PythonModel
 
 from lstm_model.delivery.package import LOCAL_INDEX, extract_archive
-from lstm_model.delivery.pyfunc import INPUT_COLUMN, check_steps, forecast_columns, register_pyfunc
+from lstm_model.delivery.pyfunc import (
+    check_steps,
+    forecast_columns,
+    panel_input,
+    register_pyfunc,
+)
 from lstm_model.delivery.registry import KIND_TAG, LOCAL_STRATEGY, PANEL_KIND, STRATEGY_TAG
 from lstm_model.errors import PipelineInputError
 
@@ -39,7 +44,6 @@ if TYPE_CHECKING:  # the fit module imports TensorFlow's stack; serving never ne
     from lstm_model.delivery.local_strategy import SeriesFit
 
 INDEX_FILE = LOCAL_INDEX
-LOCAL_OUTPUTS = ("forecast", "paths")
 Serve = Callable[[np.ndarray], dict[str, np.ndarray]]
 
 
@@ -99,33 +103,14 @@ class LocalPanelForecaster(PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        frame = pd.DataFrame(model_input)
-        missing = [c for c in (self.series_column, INPUT_COLUMN) if c not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"the model needs columns {[self.series_column, INPUT_COLUMN]}; missing "
-                f"{missing} in the input"
-            )
-        params = params or {}
-        output = params.get("output") or "forecast"
-        if output not in LOCAL_OUTPUTS:
-            raise ValueError(f"output must be one of {', '.join(LOCAL_OUTPUTS)}, got {output!r}")
-        if frame.empty:
-            raise ValueError("the input has no rows")
-        ids = frame[self.series_column].astype(str).to_numpy()
-        values = frame[INPUT_COLUMN].to_numpy(dtype=float)
-        # Rows grouped by series, time order kept within each (stable sort).
-        order = np.argsort(ids, kind="stable")
-        unique, starts = np.unique(ids[order], return_index=True)
-        stops = np.r_[starts[1:], len(ids)]
-        self._check_known(unique)
-        grouped = values[order]
-        if output == "forecast":
-            steps = int(params.get("steps") or self.horizon)
-            return self.forecast(unique, grouped, starts, stops, steps)
-        paths = np.full((len(values), self.horizon), np.nan)
-        for sid, start, stop in zip(unique, starts, stops, strict=True):
-            paths[order[start:stop]] = self.paths(str(sid), grouped[start:stop])
+        rows = panel_input(model_input, self.series_column, params)
+        self._check_known(rows.ids)
+        if rows.output == "forecast":
+            steps = rows.steps or self.horizon
+            return self.forecast(rows.ids, rows.values, rows.starts, rows.stops, steps)
+        paths = np.full((len(rows.values), self.horizon), np.nan)
+        for sid, start, stop in zip(rows.ids, rows.starts, rows.stops, strict=True):
+            paths[rows.order[start:stop]] = self.paths(str(sid), rows.values[start:stop])
         return pd.DataFrame(paths, columns=[f"step_{k}" for k in range(1, self.horizon + 1)])
 
     def paths(self, series_id: str, values: np.ndarray) -> np.ndarray:

@@ -105,6 +105,59 @@ class LSTMForecaster(PythonModel):
         return pd.DataFrame({"step": np.arange(1, steps + 1), **forecast_columns(outputs, steps)})
 
 
+PANEL_OUTPUTS = ("forecast", "paths")
+
+
+@dataclass(frozen=True)
+class PanelInput:
+    """A panel pyfunc's input rows grouped by series (time order kept within each).
+
+    ``values[starts[i]:stops[i]]`` are series ``ids[i]``'s rows; ``order`` maps them back:
+    grouped row j is input row ``order[j]``.
+    """
+
+    ids: np.ndarray
+    values: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+    order: np.ndarray
+    output: str
+    steps: int | None
+
+
+def panel_input(
+    model_input: pd.DataFrame, series_column: str, params: dict[str, Any] | None
+) -> PanelInput:
+    """Check and group the long input of a panel's pyfunc (global or local models).
+
+    Raises:
+        ValueError: a column is missing, the output is unknown or there are no rows.
+    """
+    frame = pd.DataFrame(model_input)
+    missing = [c for c in (series_column, INPUT_COLUMN) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the model needs columns {[series_column, INPUT_COLUMN]}; missing {missing} in "
+            "the input"
+        )
+    params = params or {}
+    output = params.get("output") or "forecast"
+    if output not in PANEL_OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(PANEL_OUTPUTS)}, got {output!r}")
+    if frame.empty:
+        raise ValueError("the input has no rows")
+    ids = frame[series_column].astype(str).to_numpy()
+    values = frame[INPUT_COLUMN].to_numpy(dtype=float)
+    # Stable: each series' rows keep their time order.
+    order = np.argsort(ids, kind="stable")
+    unique, starts = np.unique(ids[order], return_index=True)
+    stops = np.r_[starts[1:], len(ids)]
+    steps = params.get("steps")
+    return PanelInput(
+        unique, values[order], starts, stops, order, output, None if steps is None else int(steps)
+    )
+
+
 def check_steps(steps: int, horizon: int) -> None:
     """Refuse a request for fewer than 1 or more than ``horizon`` steps."""
     if not 1 <= steps <= horizon:
