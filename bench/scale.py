@@ -9,8 +9,10 @@ and once with ``--dask-workers 2`` (each worker process runs TensorFlow on one t
   (default space, epochs and early stopping); the time is the search's own
   (``trial/search_seconds``), and the whole retrain's wall time is reported beside it.
 - ``panel``: a local-strategy panel (one LSTM per series) of 32 monthly series of 120 points
-  from ``bench/panel.py``'s documented generator, with a small search per series
-  (``tuning.max_trials`` 2); the time is the fan-out's (``panel/fit_seconds``).
+  from ``bench/panel.py``'s documented generator, each series with a small search
+  (``tuning.max_trials`` 2, the analysis' preprocessing without scoring alternatives); the time
+  is the fan-out's (``panel/fit_seconds``). The local runner is not run for this one (it takes
+  as long as one worker with two TensorFlow threads).
 
 From the measured per-task time and the scheduler's overhead per task, a paper estimate of the
 same work on N machines of this kind: ``T(N) = ceil(tasks / (2 N)) * task + overhead``.
@@ -68,12 +70,14 @@ def _retrain(
     return done.seconds, run.data.metrics, run.data.params
 
 
-def bench_search(trials: int) -> dict[str, Any]:
+def bench_search(trials: int, runners: list[str]) -> dict[str, Any]:
     """A ``trials``-trial search on each runner."""
     frame = monthly_series(500)
     config = {"tuning": {"max_trials": trials}}
     results = {}
     for name, flags in RUNNERS.items():
+        if name not in runners:
+            continue
         seconds, metrics, _ = _retrain(["series.csv", *flags], {"series.csv": frame}, config)
         results[name] = {
             "work_seconds": metrics["trial/search_seconds"],
@@ -87,9 +91,15 @@ def bench_search(trials: int) -> dict[str, Any]:
 def bench_panel(series: int) -> dict[str, Any]:
     """A local-strategy panel of ``series`` series on each runner."""
     frame = generated_panel(series, 120)
-    config = {"panel": {"strategy": "local"}, "tuning": {"max_trials": 2}}
+    config = {
+        "panel": {"strategy": "local"},
+        "tuning": {"max_trials": 2},
+        "analysis": {"compare_candidates": False},
+    }
     results = {}
     for name, flags in RUNNERS.items():
+        if name == "local runner":
+            continue
         args = ["panel.csv", "--series-column", "series_id", *flags]
         seconds, metrics, _ = _retrain(args, {"panel.csv": frame}, config)
         results[name] = {
@@ -142,10 +152,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", default=["search", "panel"])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--series", type=int, default=32)
+    parser.add_argument("--runners", nargs="*", default=list(RUNNERS), choices=list(RUNNERS))
     args = parser.parse_args(argv)
     results: dict[str, dict[str, Any]] = {}
     if "search" in args.only:
-        results["search"] = bench_search(args.trials)
+        results["search"] = bench_search(args.trials, args.runners)
     if "panel" in args.only:
         results["panel"] = bench_panel(args.series)
     out = ROOT / "bench" / "results"

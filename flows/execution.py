@@ -60,6 +60,9 @@ def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
             "processes": True,
             "host": "127.0.0.1",  # else Dask probes an outside address for its own
             "dashboard_address": None,
+            # TensorFlow, Keras, Prefect and MLflow are imported when a worker starts, not by
+            # its first task.
+            "preload": ["tasks.modeling", "tasks.panel_local"],
             # TensorFlow reads these when it starts in the worker, before any task runs.
             "env": {
                 "TF_NUM_INTRAOP_THREADS": threads,
@@ -106,14 +109,16 @@ def search_on_workers(
     free_slots = list(range(_workers()))
     running: dict[PrefectFuture[TrialOutcome], tuple[ProposedTrial, int]] = {}
     logger = get_run_logger()
-    while True:
+
+    def fill_free_slots() -> None:
         while free_slots and (trial := planner.propose(f"slot{free_slots[-1]}")) is not None:
             future = fit.with_options(task_run_name=f"trial-{trial.trial_id}").submit(
                 data, trial, config
             )
             running[future] = (trial, free_slots.pop())
-        if not running:
-            break
+
+    fill_free_slots()
+    while running:
         future = next(as_completed(list(running)))
         trial, slot = running.pop(future)
         free_slots.append(slot)
@@ -122,8 +127,12 @@ def search_on_workers(
         except Exception as error:  # noqa: BLE001 - any failure of one trial is that trial's
             logger.warning("trial %s failed after its retries: %s", trial.trial_id, error)
             planner.fail(trial.trial_id, str(error))
+            fill_free_slots()
             continue
         planner.record(outcome)
+        # The freed worker starts its next trial before this one is logged (a second or so of
+        # database and API writes that would otherwise leave it idle).
+        fill_free_slots()
         record_trial(outcome, counter)
     result = SearchResult(
         planner.best(), planner.summaries, planner.budget_exhausted, time.perf_counter() - started
