@@ -33,7 +33,11 @@ from lstm_model.evaluation.diagnostics import (
     plot_sensitivity,
     residual_diagnostics,
 )
-from lstm_model.evaluation.intervals import ConformalIntervals, calibration_errors, level_name
+from lstm_model.evaluation.intervals import (
+    ConformalIntervals,
+    calibrate_on_validation,
+    level_name,
+)
 from lstm_model.evaluation.metrics import plot_fan_chart, plot_mase_by_step
 from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import one_step_forecasts, path_forecasts
@@ -60,13 +64,7 @@ def calibrate(model: keras.Model, data: PreparedData, config: PipelineConfig) ->
     whose step-k target is a validation row, the test part untouched)."""
     stage("calibrate")
     paths = path_forecasts(functools.partial(predict_windows, model), data.transform, data.values)
-    # On the variance-stabilised scale (Box-Cox when the analysis chose it), where errors do
-    # not grow with the level; the bounds are transformed back.
-    stabilised = data.transform.stabilised
-    errors = calibration_errors(stabilised(paths), stabilised(data.target), *data.bounds.validation)
-    intervals = ConformalIntervals.calibrate(
-        errors, config.forecast.levels, data.transform.box_cox_lambda
-    )
+    intervals = calibrate_on_validation(paths, data, config.forecast.levels)
     mlflow.log_dict(intervals.to_dict(), "evaluation/intervals.json")
     if intervals.undersized:
         get_run_logger().warning(

@@ -44,7 +44,7 @@ from lstm_model.delivery.export import (
 )
 from lstm_model.delivery.package import archive_directory
 from lstm_model.errors import PipelineInputError
-from lstm_model.evaluation.intervals import ConformalIntervals, calibration_errors
+from lstm_model.evaluation.intervals import ConformalIntervals, calibrate_on_validation
 from lstm_model.modeling.fitting import predict_windows
 from lstm_model.modeling.forecast import path_forecasts
 from lstm_model.modeling.preparation import SplitBounds, prepare
@@ -218,13 +218,7 @@ def _procedure(
         paths = path_forecasts(
             functools.partial(predict_windows, evaluated.model), data.transform, data.values
         )
-        stabilised = data.transform.stabilised
-        errors = calibration_errors(
-            stabilised(paths), stabilised(data.target), *data.bounds.validation
-        )
-        intervals = ConformalIntervals.calibrate(
-            errors, config.forecast.levels, data.transform.box_cox_lambda
-        )
+        intervals = calibrate_on_validation(paths, data, config.forecast.levels)
         backtest = paths[origins]
         bounds_by_level = intervals.bounds(backtest)
 

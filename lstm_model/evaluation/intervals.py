@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lstm_model.analysis.variance import box_cox, inverse_box_cox
+
+if TYPE_CHECKING:
+    from lstm_model.modeling.preparation import PreparedData
 
 DEFAULT_LEVELS = (80.0, 95.0)
 
@@ -177,3 +180,20 @@ class ConformalIntervals:
             level: float(np.mean(upper - lower))
             for level, (lower, upper) in self.bounds(forecasts).items()
         }
+
+
+def calibrate_on_validation(
+    paths: np.ndarray, data: PreparedData, levels: tuple[float, ...]
+) -> ConformalIntervals:
+    """Conformal widths per step from the paths' errors on the validation part (the test part
+    untouched), on the variance-stabilised scale (Box-Cox when the analysis chose it), where
+    errors do not grow with the level; the bounds are transformed back.
+
+    Args:
+        paths: (n + 1, h) the model's path from every origin (``path_forecasts``).
+        data: The prepared series (its transform, target and validation bounds).
+        levels: Coverage levels in percent.
+    """
+    stabilised = data.transform.stabilised
+    errors = calibration_errors(stabilised(paths), stabilised(data.target), *data.bounds.validation)
+    return ConformalIntervals.calibrate(errors, levels, data.transform.box_cox_lambda)
