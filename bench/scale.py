@@ -159,11 +159,12 @@ def main(argv: list[str] | None = None) -> None:
         results["search"] = bench_search(args.trials, args.runners)
     if "panel" in args.only:
         results["panel"] = bench_panel(args.series)
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scale.json").write_text(
-        json.dumps({"machine": machine(), "results": results}, indent=2, default=str)
-    )
+    out = ROOT / "bench" / "results" / "scale.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A workload not run this time keeps its last results.
+    kept = json.loads(out.read_text())["results"] if out.exists() else {}
+    results = {**kept, **results}
+    out.write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
     print(f"Machine: {machine()}\n")
     print(table(results))
 

@@ -5,14 +5,16 @@ With ``execution.runner: local`` (the default) a search runs in the flow's proce
 after another, exactly as before, and a local panel's series are fitted one after another.
 With ``dask`` the oracle stays here and each trial's fit (each series' fit) is a Prefect task
 on a Dask cluster (an existing scheduler at ``execution.dask_address``, or a local
-cluster of ``execution.dask_workers`` processes started for the search and closed after it);
-outcomes come back as data and are tracked from this process, so registration, export and push
+cluster of ``execution.dask_workers`` processes that :func:`dask_workers` starts while the flow
+loads the data and closes after the parallel stage); outcomes come back as data and are tracked from this process, so registration, export and push
 stay in one place and a sqlite store never sees concurrent writers.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,36 @@ from lstm_model.progress import ProgressEvent, TrialCounter, report, stage
 from tasks.modeling import fit_trial, record_search, record_trial, tune
 from tasks.panel_local import fit_one_series
 
+# How long the parallel stage waits for its first worker to join the scheduler.
+WORKER_WAIT_SECONDS = 120
+
+
+@contextmanager
+def dask_workers(config: PipelineConfig) -> Iterator[PipelineConfig]:
+    """Workers for the parallel stage, started when the block opens.
+
+    With ``execution.runner: dask`` and no ``dask_address``, a local cluster's scheduler starts
+    at once and its worker processes start in the background: they import TensorFlow while the
+    flow loads and analyses the data, instead of opening the search (~15 s on 2 cores). The
+    cluster is closed when the block ends. Otherwise nothing is started.
+
+    Args:
+        config: The run's configuration.
+
+    Yields:
+        ``config``, with ``execution.dask_address`` naming the local cluster when one started.
+    """
+    execution = config.execution
+    if execution.runner == "local" or execution.dask_address:
+        yield config
+        return
+    from distributed import LocalCluster
+
+    # No workers in the constructor (it would wait for them); scale() starts them and returns.
+    with LocalCluster(n_workers=0, **_cluster_kwargs(execution)) as cluster:
+        cluster.scale(execution.dask_workers)
+        yield config.with_overrides(execution__dask_address=cluster.scheduler_address)
+
 
 def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
     """The Prefect task runner ``execution`` asks for.
@@ -44,7 +76,8 @@ def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
         execution: Runner kind, the scheduler's address or the local cluster's size.
 
     Returns:
-        A one-thread runner for ``local``; a ``DaskTaskRunner`` for ``dask``.
+        A one-thread runner for ``local``; a ``DaskTaskRunner`` for ``dask`` (on a local
+        cluster started for the flow run when no address is given).
     """
     if execution.runner == "local":
         return ThreadPoolTaskRunner(max_workers=1)
@@ -52,26 +85,31 @@ def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
 
     if execution.dask_address:
         return DaskTaskRunner(address=execution.dask_address)
-    threads = str(execution.threads_per_worker)
     return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": execution.dask_workers,
-            "threads_per_worker": 1,  # one task at a time per worker process
-            "processes": True,
-            "host": "127.0.0.1",  # else Dask probes an outside address for its own
-            "dashboard_address": None,
-            # TensorFlow, Keras, Prefect and MLflow are imported when a worker starts, not by
-            # its first task.
-            "preload": ["tasks.modeling", "tasks.panel_local"],
-            # TensorFlow reads these when it starts in the worker, before any task runs.
-            "env": {
-                "TF_NUM_INTRAOP_THREADS": threads,
-                "TF_NUM_INTEROP_THREADS": threads,
-                "OMP_NUM_THREADS": threads,
-                "TF_CPP_MIN_LOG_LEVEL": "3",
-            },
-        }
+        cluster_kwargs={"n_workers": execution.dask_workers, **_cluster_kwargs(execution)}
     )
+
+
+def _cluster_kwargs(execution: ExecutionConfig) -> dict[str, Any]:
+    """A local cluster's settings: one task at a time per worker process, TensorFlow capped at
+    ``execution.threads_per_worker`` threads in each, on 127.0.0.1."""
+    threads = str(execution.threads_per_worker)
+    return {
+        "threads_per_worker": 1,  # one task at a time per worker process
+        "processes": True,
+        "host": "127.0.0.1",  # else Dask probes an outside address for its own
+        "dashboard_address": None,
+        # TensorFlow, Keras, Prefect and MLflow are imported when a worker starts, not by its
+        # first task.
+        "preload": ["tasks.modeling", "tasks.panel_local"],
+        # TensorFlow reads these when it starts in the worker, before any task runs.
+        "env": {
+            "TF_NUM_INTRAOP_THREADS": threads,
+            "TF_NUM_INTEROP_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        },
+    }
 
 
 def search(
@@ -106,22 +144,27 @@ def search_on_workers(
     planner = TrialPlanner(data, config.tuning, work_dir / "tuner", config.seed)
     counter = TrialCounter(config.tuning.max_trials)
     fit = fit_trial.with_options(retries=config.execution.retries, retry_delay_seconds=1)
-    free_slots = list(range(_workers()))
     running: dict[PrefectFuture[TrialOutcome], tuple[ProposedTrial, int]] = {}
     logger = get_run_logger()
 
     def fill_free_slots() -> None:
-        while free_slots and (trial := planner.propose(f"slot{free_slots[-1]}")) is not None:
+        # One trial per worker the scheduler has now: a worker that joins later (or leaves)
+        # changes how many are in flight from the next proposal on.
+        while len(running) < _workers():
+            busy = {slot for _, slot in running.values()}
+            slot = min(set(range(len(running) + 1)) - busy)
+            trial = planner.propose(f"slot{slot}")  # the oracle's name for a trial in flight
+            if trial is None:
+                return
             future = fit.with_options(task_run_name=f"trial-{trial.trial_id}").submit(
                 data, trial, config
             )
-            running[future] = (trial, free_slots.pop())
+            running[future] = (trial, slot)
 
     fill_free_slots()
     while running:
         future = next(as_completed(list(running)))
-        trial, slot = running.pop(future)
-        free_slots.append(slot)
+        trial, _ = running.pop(future)
         try:
             outcome = future.result()
         except Exception as error:  # noqa: BLE001 - any failure of one trial is that trial's
@@ -212,9 +255,21 @@ def _without_failed(
 
 
 def _workers() -> int:
-    """How many trials to keep in flight: one per worker of the flow run's Dask cluster."""
+    """How many trials to keep in flight: one per worker of the flow run's Dask cluster (after
+    waiting for the first to join, as a local cluster's workers may still be starting).
+
+    Raises:
+        RuntimeError: No worker joined within ``WORKER_WAIT_SECONDS``.
+    """
     context = FlowRunContext.get()
     client = getattr(context.task_runner, "client", None) if context else None
     if client is None:
         return 1
-    return max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError as error:
+        raise RuntimeError(
+            f"no Dask worker joined the scheduler at {client.scheduler.address} within "
+            f"{WORKER_WAIT_SECONDS} s; see the workers' logs"
+        ) from error
+    return len(client.scheduler_info(n_workers=-1)["workers"])

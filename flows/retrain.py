@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import mlflow
 from prefect import flow
 
-from flows.execution import search
+from flows.execution import dask_workers, search
 from flows.retrain_panel import PanelRetrainResult, retrain_panel
 from flows.runs import (
     SkippedRetrain,
@@ -100,16 +100,18 @@ def retrain(
     if isinstance(inputs, SkippedRetrain):
         return inputs
     with tracked_run(data_path, config, inputs) as (run, work_dir):
-        frame, ingestion = load_data(data_path, config)
-        validate_data(frame, config, source=str(data_path))
-        # One object for the series from here on; its frequency is the one ingestion inferred.
-        series = TimeSeries.from_frame(frame, config.data, ingestion.frequency)
+        # Dask workers (execution.runner) start now, while the data are loaded and analysed.
+        with dask_workers(config) as search_config:
+            frame, ingestion = load_data(data_path, config)
+            validate_data(frame, config, source=str(data_path))
+            # One object for the series from here on; its frequency is the one ingestion found.
+            series = TimeSeries.from_frame(frame, config.data, ingestion.frequency)
 
-        analysis = analyze(series, config, work_dir)
-        data = preprocess(series, analysis, config)
-        # The search (on this process or a Dask cluster, per execution.runner) may pick another
-        # lookback: ``data`` comes back windowed for it.
-        architecture, data = search(data, config, work_dir)
+            analysis = analyze(series, config, work_dir)
+            data = preprocess(series, analysis, config)
+            # The search (in this process or on the workers) may pick another lookback:
+            # ``data`` comes back windowed for it.
+            architecture, data = search(data, search_config, work_dir)
         evaluated = train(data, architecture, config, work_dir)
         intervals = calibrate(evaluated.model, data, config)
         evaluation = evaluate(evaluated.model, data, analysis, intervals, config, work_dir)

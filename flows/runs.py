@@ -21,6 +21,7 @@ import mlflow
 from mlflow.entities import Run
 from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact
+from prefect.context import TagsContext
 from prefect.runtime import flow_run
 
 from flows.preflight import preflight
@@ -94,6 +95,10 @@ def tracked_run(
         mlflow.start_run(run_name=run_name(config.registry.model_name, data_path)) as run,
         killed_on_interrupt(),
         tempfile.TemporaryDirectory(prefix="lstm-pipeline-") as tmp,
+        # The run's tags label the flow run only. A tagged task run asks the API for tag
+        # concurrency slots before it starts: a database write that on a SQLite-backed server
+        # collides with other writes and then waits ~2 s for a retry.
+        TagsContext(current_tags=set()),
     ):
         log_run_context(data_path, config, inputs)
         create_link_artifact(

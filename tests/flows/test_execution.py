@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from distributed import Client
 
-from flows.execution import search
+from flows.execution import dask_workers, search
 from lstm_model.config import PipelineConfig
 from lstm_model.tracking import configure_tracking
 
@@ -157,6 +157,33 @@ def test_a_worker_killed_mid_trial_is_retried_elsewhere_and_the_search_completes
     assert len(trials) == 2
     assert {run.data.tags["trial_status"] for run in trials.values()} == {"COMPLETED"}
     assert architecture.units in (4, 8)
+
+
+def test_a_local_cluster_starts_with_its_block_serves_the_search_and_stops_after_it(
+    trained, mlflow_tracking, prefect_harness, tmp_path
+):
+    _, data, _ = trained
+    configure_tracking(None, "tests")
+    local, remote = _config(), _config(execution__runner="dask", execution__dask_address="x:1")
+    for config in (local, remote):  # nothing to start
+        with dask_workers(config) as unchanged:
+            assert unchanged is config
+    config = _config(execution__runner="dask", execution__dask_workers=1, tuning__max_trials=2)
+    started = time.monotonic()
+    with dask_workers(config) as on_cluster:
+        # The block opens before the worker has imported TensorFlow; the search waits for it.
+        assert time.monotonic() - started < 10
+        address = on_cluster.execution.dask_address
+        assert address is not None and address.startswith("tcp://127.0.0.1:")
+        # Only the address changed.
+        address_only = {"execution": {"dask_address"}}
+        assert on_cluster.model_dump(exclude=address_only) == config.model_dump(
+            exclude=address_only
+        )
+        run_id, architecture, _ = _search_in_run(data, on_cluster, tmp_path)
+    assert len(_trial_runs(run_id)) == 2 and architecture.units in (4, 8)
+    with pytest.raises(OSError):
+        Client(address, timeout=3)
 
 
 def _panel_csv(path, series=2, points=120):
