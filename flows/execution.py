@@ -4,10 +4,11 @@ local-strategy panel's series.
 With ``execution.runner: local`` (the default) a search runs in the flow's process, one trial
 after another, exactly as before, and a local panel's series are fitted one after another.
 With ``dask`` the oracle stays here and each trial's fit (each series' fit) is a Prefect task
-on a Dask cluster (an existing scheduler at ``execution.dask_address``, or a local
-cluster of ``execution.dask_workers`` processes that :func:`dask_workers` starts while the flow
-loads the data and closes after the parallel stage); outcomes come back as data and are tracked from this process, so registration, export and push
-stay in one place and a sqlite store never sees concurrent writers.
+on a Dask cluster (an existing scheduler at ``execution.dask_address``, or a local cluster of
+``execution.dask_workers`` processes that :func:`dask_workers` starts while the flow loads the
+data and closes after the parallel stage); outcomes come back as data and are tracked from this
+process, so registration, export and push stay in one place and a sqlite store never sees
+concurrent writers.
 """
 
 from __future__ import annotations
