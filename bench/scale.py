@@ -17,6 +17,11 @@ and once with ``--dask-workers 2`` (each worker process runs TensorFlow on one t
 From the measured per-task time and the scheduler's overhead per task, a paper estimate of the
 same work on N machines of this kind: ``T(N) = ceil(tasks / (2 N)) * task + overhead``.
 
+Beside them, the machine's own ceiling for 2 processes against 1 (``parallel_ceiling``): a
+fixed CPU-bound loop run alone and then twice at once; on virtual CPUs that share physical
+cores, or on a busy host, two processes do not run at full speed each, and no scheduler can
+scale past that.
+
     .venv/bin/python bench/scale.py [--only search panel] [--trials 16] [--series 32]
 """
 
@@ -25,6 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -111,6 +118,39 @@ def bench_panel(series: int) -> dict[str, Any]:
     return results
 
 
+_BURN = (
+    "import time\nstarted = time.perf_counter()\ntotal = 0\n"
+    "for i in range(30_000_000):\n    total += i\nprint(time.perf_counter() - started)"
+)
+
+
+def parallel_ceiling(repeats: int = 5) -> dict[str, float]:
+    """The best 2-process over 1-process time ratio this machine allows for CPU-bound work.
+
+    Two units of work take ``2 * alone`` seconds in one process and ``together`` seconds in
+    two processes started at once (the slower one's time); medians over ``repeats``.
+
+    Returns:
+        ``alone_seconds``, ``together_seconds`` and ``ratio`` (0.5 on two full cores).
+    """
+    alone, together = [], []
+    for _ in range(repeats):
+        alone.append(
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", _BURN], capture_output=True, text=True, check=True
+                ).stdout
+            )
+        )
+        pair = [
+            subprocess.Popen([sys.executable, "-c", _BURN], stdout=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        together.append(max(float(p.communicate()[0]) for p in pair))
+    one, two = statistics.median(alone), statistics.median(together)
+    return {"alone_seconds": one, "together_seconds": two, "ratio": two / (2 * one)}
+
+
 def estimate(result: dict[str, Any], machines: tuple[int, ...] = (1, 2, 4, 8)) -> dict[int, float]:
     """Paper estimate of the work's seconds on N two-worker machines.
 
@@ -155,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runners", nargs="*", default=list(RUNNERS), choices=list(RUNNERS))
     args = parser.parse_args(argv)
     results: dict[str, dict[str, Any]] = {}
+    ceiling = parallel_ceiling()
+    print(f"parallel ceiling: {ceiling}", file=sys.stderr)
     if "search" in args.only:
         results["search"] = bench_search(args.trials, args.runners)
     if "panel" in args.only:
@@ -164,9 +206,15 @@ def main(argv: list[str] | None = None) -> None:
     # A workload not run this time keeps its last results.
     kept = json.loads(out.read_text())["results"] if out.exists() else {}
     results = {**kept, **results}
-    out.write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
+    record = {"machine": machine(), "ceiling": ceiling, "results": results}
+    out.write_text(json.dumps(record, indent=2, default=str))
     print(f"Machine: {machine()}\n")
     print(table(results))
+    print(
+        f"\nThis machine's ceiling for 2 processes vs 1 (CPU-bound loop, median of 5): "
+        f"{ceiling['ratio']:.2f}x ({ceiling['alone_seconds']:.2f} s alone, "
+        f"{ceiling['together_seconds']:.2f} s two at once)"
+    )
 
 
 if __name__ == "__main__":
