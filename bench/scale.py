@@ -135,20 +135,19 @@ def parallel_ceiling(repeats: int = 5) -> dict[str, float]:
     """
     alone, together = [], []
     for _ in range(repeats):
-        alone.append(
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", _BURN], capture_output=True, text=True, check=True
-                ).stdout
-            )
-        )
-        pair = [
-            subprocess.Popen([sys.executable, "-c", _BURN], stdout=subprocess.PIPE, text=True)
-            for _ in range(2)
-        ]
-        together.append(max(float(p.communicate()[0]) for p in pair))
+        alone.append(_burn(1))
+        together.append(_burn(2))
     one, two = statistics.median(alone), statistics.median(together)
     return {"alone_seconds": one, "together_seconds": two, "ratio": two / (2 * one)}
+
+
+def _burn(processes: int) -> float:
+    """Seconds of the slowest of ``processes`` CPU-bound loops started at once."""
+    started = [
+        subprocess.Popen([sys.executable, "-c", _BURN], stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    return max(float(process.communicate()[0]) for process in started)
 
 
 def estimate(result: dict[str, Any], machines: tuple[int, ...] = (1, 2, 4, 8)) -> dict[int, float]:

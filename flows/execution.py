@@ -77,18 +77,16 @@ def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
         execution: Runner kind, the scheduler's address or the local cluster's size.
 
     Returns:
-        A one-thread runner for ``local``; a ``DaskTaskRunner`` for ``dask`` (on a local
-        cluster started for the flow run when no address is given).
+        A one-thread runner for ``local``; for ``dask``, a ``DaskTaskRunner`` on the scheduler
+        at ``dask_address`` (set by :func:`dask_workers` when it started a local cluster).
     """
     if execution.runner == "local":
         return ThreadPoolTaskRunner(max_workers=1)
+    if not execution.dask_address:
+        raise ValueError("a dask runner needs a scheduler: open dask_workers(config) first")
     from prefect_dask import DaskTaskRunner
 
-    if execution.dask_address:
-        return DaskTaskRunner(address=execution.dask_address)
-    return DaskTaskRunner(
-        cluster_kwargs={"n_workers": execution.dask_workers, **_cluster_kwargs(execution)}
-    )
+    return DaskTaskRunner(address=execution.dask_address)
 
 
 def _cluster_kwargs(execution: ExecutionConfig) -> dict[str, Any]:
@@ -123,8 +121,10 @@ def search(
     """
     if config.execution.runner == "local":
         return tune(data, config, work_dir)
-    runner = search_on_workers.with_options(task_runner=task_runner(config.execution))
-    return runner(data, config, work_dir)
+    # Workers the flow started earlier are used as they are; otherwise they start here.
+    with dask_workers(config) as config:
+        runner = search_on_workers.with_options(task_runner=task_runner(config.execution))
+        return runner(data, config, work_dir)
 
 
 @flow(name="search on workers")
@@ -196,9 +196,11 @@ class LocalFits:
 
 
 def fit_series_models(prepared: PreparedPanel, config: PipelineConfig) -> LocalFits:
-    """The local strategy's models, one per series, on the configured runner."""
-    runner = fit_on_workers.with_options(task_runner=task_runner(config.execution))
-    return runner(prepared, config)
+    """The local strategy's models, one per series, on the configured runner (a local
+    cluster, when one is needed, lives as long as the fan-out)."""
+    with dask_workers(config) as config:
+        runner = fit_on_workers.with_options(task_runner=task_runner(config.execution))
+        return runner(prepared, config)
 
 
 @flow(name="fit series on workers")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import mlflow
 from prefect import flow
 
-from flows.execution import dask_workers, fit_series_models
+from flows.execution import fit_series_models
 from flows.runs import (
     SkippedRetrain,
     checked_inputs,
@@ -102,8 +102,7 @@ def retrain_panel(
         else:
             # One model per series, fanned out by execution.runner; a series that cannot be
             # fitted stops the run or is left out (data.bad_series).
-            with dask_workers(config) as fit_config:
-                local = fit_series_models(prepared, fit_config)
+            local = fit_series_models(prepared, config)
             prepared = local.prepared
             lstm = record_fits(local.fits, prepared, local.origins, local.seconds)
         evaluation, coverage = evaluate(lstm, prepared, config, work_dir)
